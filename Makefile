@@ -1,0 +1,48 @@
+# LoFi — one-command set-up, tests, benchmarks and the reproducible pipeline.
+# Every target creates .venv and installs the project first if needed; the install
+# step re-runs only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORES  ?= 8
+
+export YOLO_OFFLINE := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-full lint format bench reproduce clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv (if absent) and install the project with dev tools
+
+test: $(STAMP) ## Lint (ruff) and run the fast test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+test-full: $(STAMP) ## Run every test, the slow end-to-end ones included
+	$(BIN)/pytest -q -m "slow or not slow"
+
+lint: $(STAMP) ## ruff check + format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff format src tests benchmarks
+
+bench: $(STAMP) ## Run the benchmarks and print measured figures
+	$(BIN)/python benchmarks/bench_csi_read.py
+
+reproduce: $(STAMP) ## Run the whole pipeline (snakemake --cores $(CORES))
+	$(BIN)/snakemake --cores $(CORES)
+
+clean: ## Remove caches (keeps .venv and data)
+	rm -rf .pytest_cache .ruff_cache .snakemake/log

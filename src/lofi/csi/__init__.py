@@ -1,0 +1,1 @@
+"""CSI processing: packet-loss detection (eq. 4), gap filling, phase sanitisation, alignment."""

@@ -1,0 +1,57 @@
+"""Packet-loss detection from device-time gaps (paper eq. 4).
+
+Between consecutive packets i and i+1, k_i = max(round((t_{i+1} - t_i) * f2 - 1), 0)
+packets are missing, where f2 is the nominal ping rate in Hz.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def missing_per_gap(t_s: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Eq. (4): packets missing after each packet (length ``len(t_s) - 1``).
+
+    Args:
+        t_s: packet times in seconds (device clock), in arrival order.
+        rate_hz: nominal packet rate f2 in Hz.
+    """
+    if rate_hz <= 0:
+        raise ValueError(f"rate_hz must be positive, got {rate_hz}")
+    gaps = np.diff(np.asarray(t_s, dtype=np.float64))
+    return np.maximum(np.round(gaps * rate_hz - 1.0), 0).astype(np.int64)
+
+
+def estimate_rate_hz(t_s: np.ndarray) -> float:
+    """Nominal rate from the median positive interval (robust to loss bursts), in Hz."""
+    gaps = np.diff(np.asarray(t_s, dtype=np.float64))
+    gaps = gaps[gaps > 0]
+    if len(gaps) == 0:
+        return float("nan")
+    return float(1.0 / np.median(gaps))
+
+
+@dataclass(frozen=True)
+class LossSummary:
+    """Loss of one log: nominal rate used, packets received and lost, loss in %."""
+
+    rate_hz: float
+    received: int
+    lost: int
+
+    @property
+    def loss_pct(self) -> float:
+        """Lost packets as a percentage of the packets sent (received + lost)."""
+        sent = self.received + self.lost
+        return 100.0 * self.lost / sent if sent else float("nan")
+
+
+def summarize_loss(t_s: np.ndarray, rate_hz: float | None = None) -> LossSummary:
+    """Apply eq. (4) to a whole log; ``rate_hz`` defaults to :func:`estimate_rate_hz`."""
+    t_s = np.asarray(t_s, dtype=np.float64)
+    rate = estimate_rate_hz(t_s) if rate_hz is None else float(rate_hz)
+    if len(t_s) < 2 or not np.isfinite(rate):
+        return LossSummary(rate, len(t_s), 0)
+    return LossSummary(rate, len(t_s), int(missing_per_gap(t_s, rate).sum()))
