@@ -42,7 +42,7 @@ bench: $(STAMP) ## Run the benchmarks and print measured figures
 	$(BIN)/python benchmarks/bench_csi_read.py
 
 reproduce: $(STAMP) ## Run the whole pipeline (snakemake --cores $(CORES))
-	$(BIN)/snakemake --cores $(CORES)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
 
 clean: ## Remove caches (keeps .venv and data)
 	rm -rf .pytest_cache .ruff_cache .snakemake/log

@@ -91,7 +91,10 @@ def _read_wide(batch: RowBatch) -> FieldTable | None:
     except (pa.ArrowInvalid, ValueError):
         return None
     for j, name in enumerate(values[1:-1], start=1):
-        matrix[:, j] = table.column(name).to_numpy()
+        column = table.column(name)
+        if column.null_count:  # an empty value: let the generic path judge the row
+            return None
+        matrix[:, j] = column.to_numpy()
     fields = table.select(prefix)
     rows = np.arange(table.num_rows)
     return FieldTable(fields, {n_values: (rows, matrix)}, np.zeros(table.num_rows, dtype=bool))

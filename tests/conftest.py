@@ -1,0 +1,18 @@
+"""Shared test helpers: paths of the bundled real ESP32 logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+REAL_CSI = DATA / "real_csi"
+CSIKIT_LOG = REAL_CSI / "csikit_esp32_100hz_pitraffic" / "example_100hz_pitraffic.csv"
+CSI_TOOL_LOG = REAL_CSI / "esp32_csi_tool_example" / "example_csi.csv"
+ESP_CSI_LOG = REAL_CSI / "espcsi_test_csv_with_head" / "csi_data_with_head.csv"
+
+
+@pytest.fixture
+def real_logs() -> dict[str, Path]:
+    return {"csikit": CSIKIT_LOG, "csi_tool": CSI_TOOL_LOG, "esp_csi": ESP_CSI_LOG}
