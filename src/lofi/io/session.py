@@ -1,0 +1,108 @@
+"""Raw session folders: the files a recording (real or simulated) consists of.
+
+``session.yaml``, ``csi.csv`` (esp-radar layout), ``video.mp4`` + ``frames.csv``,
+``calibration.yaml`` and, for synthetic sessions only, ``truth/`` (parquet).
+A folder is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+import yaml
+
+from lofi.io.atomic import atomic_open
+
+SESSION_FILES = ("session.yaml", "csi.csv", "video.mp4", "frames.csv", "calibration.yaml")
+FRAMES_COLUMNS = ("frame", "t_host")
+
+
+@contextlib.contextmanager
+def session_folder(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder next to ``out_dir``; on success it replaces ``out_dir``."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+
+
+def write_yaml(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Write a YAML file atomically (keys in the given order)."""
+    with atomic_open(path, "w") as handle:
+        yaml.safe_dump(data, handle, sort_keys=False, default_flow_style=None, width=100)
+
+
+def write_frames_csv(path: str | os.PathLike[str], host_times_s: np.ndarray) -> None:
+    """``frames.csv``: frame index in ``video.mp4`` and its host timestamp (s since 1970)."""
+    frame = pd.DataFrame({"frame": np.arange(len(host_times_s)), "t_host": host_times_s})
+    with atomic_open(path, "w") as handle:
+        frame.to_csv(handle, index=False, float_format="%.6f")
+
+
+def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
+    """Write a parquet table atomically."""
+    with atomic_open(path, "wb") as handle:
+        table.to_parquet(handle, index=False)
+
+
+class VideoWriter:
+    """``video.mp4`` through OpenCV's writer (MPEG-4 part 2), frame by frame."""
+
+    def __init__(self, path: str | os.PathLike[str], fps: float, size_px: tuple[int, int]) -> None:
+        self.path = Path(path)
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size_px)
+        if not self._writer.isOpened():
+            raise OSError(f"{self.path}: OpenCV cannot open an MPEG-4 video writer")
+        self.frames = 0
+
+    def write(self, image: np.ndarray) -> None:
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        self._writer.release()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_video_frames(path: str | os.PathLike[str], indices: list[int] | None = None) -> list[np.ndarray]:
+    """Decode frames of a video (all, or the given indices in increasing order)."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise OSError(f"{path}: cannot open video")
+    wanted = None if indices is None else set(indices)
+    frames, index = [], 0
+    try:
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                break
+            if wanted is None or index in wanted:
+                frames.append(image)
+            index += 1
+            if wanted is not None and index > max(wanted):
+                break
+    finally:
+        capture.release()
+    return frames
