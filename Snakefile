@@ -1,23 +1,24 @@
 # LoFi pipeline. Every rule calls the `lofi` command line; nothing here computes itself.
-# Stages so far: summarise the bundled real ESP32 CSI logs with `lofi inspect`.
+#   snakemake --cores 8                                      # paper scale (default)
+#   snakemake --cores 8 --configfile conf/pipeline/quick.yaml # or smoke.yaml
+# Stages so far: simulate raw sessions -> inspect their CSI logs.
 
 from pathlib import Path
 
-REAL_LOGS = {p.parent.name: str(p) for p in sorted(Path("tests/data/real_csi").glob("*/*.csv"))}
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+configfile: "conf/pipeline.yaml"
+validate(config, "workflow/schemas/pipeline.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
 
 
 rule all:
     default_target: True
     input:
-        expand("results/inspect/{log}.json", log=sorted(REAL_LOGS)),
-
-
-rule inspect_real_log:
-    input:
-        lambda wc: REAL_LOGS[wc.log],
-    output:
-        "results/inspect/{log}.json",
-    log:
-        "results/logs/inspect/{log}.log",
-    shell:
-        "lofi inspect --json {input} > {output}.tmp 2> {log} && mv {output}.tmp {output}"
+        [raw_outputs(f"{RAW}/{s}") for s in all_sessions()],
+        expand("results/inspect/{session}.json", session=all_sessions()),

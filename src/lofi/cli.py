@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lofi import __version__
 from lofi.io.csi_reader import CsiReadError
@@ -17,6 +18,62 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     summary = inspect_path(args.path)
     print(json.dumps(summary) if args.json else format_summary(summary))
     return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import cv2
+
+    from lofi.sim.scene import load_scene
+    from lofi.sim.session import SessionSpec, simulate_session
+
+    cv2.setNumThreads(args.threads)
+    scene = load_scene(args.scene)
+    duration = args.seconds if args.seconds is not None else args.minutes * 60.0
+    spec = SessionSpec(
+        session_id=args.id or Path(args.out).name,
+        subjects=tuple(args.subject),
+        camera=args.view,
+        mode=args.mode,
+        duration_s=duration,
+        stand_s=args.stand_s,
+        seed=args.seed,
+        device_clock_start_us=args.device_clock_start_us,
+    )
+    stats = simulate_session(scene, spec, args.out, progress=not args.quiet)
+    print(
+        f"{spec.session_id}: {stats.duration_s:.1f} s, {stats.pings_logged:,} CSI rows "
+        f"({stats.loss_pct:.1f} % lost), {stats.frames:,} frames "
+        f"({stats.frames_with_person:,} with the person) -> {args.out}"
+    )
+    return 0
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    sim = sub.add_parser(
+        "simulate",
+        help="write a synthetic recording session (video + ESP32 CSI log + truth)",
+        description=(
+            "Simulate one recording session in a scene file (conf/scene/*.yaml) and write it in the "
+            "raw session format: session.yaml, csi.csv (esp-radar layout), video.mp4 + frames.csv, "
+            "calibration.yaml, and truth/ (true positions and boxes, for evaluation only). "
+            "The same arguments give identical files."
+        ),
+    )
+    sim.add_argument("--scene", default="conf/scene/lab.yaml", help="scene file (default: %(default)s)")
+    sim.add_argument("--subject", action="append", required=True, help="subject id; repeat for turns")
+    sim.add_argument("--view", default="paper", help="camera view in the scene (default: %(default)s)")
+    sim.add_argument("--mode", choices=("walk", "survey"), default="walk", help="walk or surveyed points")
+    length = sim.add_mutually_exclusive_group()
+    length.add_argument("--minutes", type=float, default=5.0, help="walk length in minutes (default: 5)")
+    length.add_argument("--seconds", type=float, help="walk length in seconds")
+    sim.add_argument("--stand-s", type=float, default=4.0, help="survey: seconds per point")
+    sim.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sim.add_argument("--device-clock-start-us", type=int, help="ESP32 counter at start (us)")
+    sim.add_argument("--id", help="session id (default: the output folder's name)")
+    sim.add_argument("--threads", type=int, default=1, help="OpenCV threads (default: 1)")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.add_argument("--out", required=True, help="output session folder")
+    sim.set_defaults(func=_cmd_simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("path", metavar="PATH", help="CSI CSV file or session folder")
     inspect.add_argument("--json", action="store_true", help="print exactly one JSON object")
     inspect.set_defaults(func=_cmd_inspect)
+    _add_simulate(sub)
     return parser
 
 
@@ -50,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CsiReadError, ValueError) as err:
+    except (CsiReadError, ValueError, OSError) as err:
         print(f"lofi {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -134,21 +134,43 @@ def _owner_at(motion: _Motion, times: np.ndarray) -> np.ndarray:
     return motion.subject_index[idx]
 
 
-def simulate_session(
-    scene: Scene, spec: SessionSpec, out_dir: str | Path, progress: bool = True
-) -> SessionStats:
-    """Simulate ``spec`` in ``scene`` and write the session folder ``out_dir``."""
+@dataclass
+class _Plan:
+    """Everything drawn before rendering: subjects, generators, motion, clock starts."""
+
+    subjects: list[Subject]
+    rngs: dict[str, np.random.Generator]
+    motion: _Motion
+    duration: float
+    host_start: float
+    device_start: int
+
+
+def _plan(scene: Scene, spec: SessionSpec) -> _Plan:
     subjects = [scene.subject(s) for s in spec.subjects]
     scene.camera(spec.camera)
     rngs = _rngs(spec)
     motion = _motion(scene, spec, subjects, rngs["motion"])
-    duration = float(motion.track.t[-1])
     host_start = HOST_EPOCH + float(rngs["clock"].integers(0, 30 * 86400))
-    device_start = (
-        int(rngs["clock"].integers(0, 2**32))
-        if spec.device_clock_start_us is None
-        else spec.device_clock_start_us
-    )
+    device_start = int(rngs["clock"].integers(0, 2**32))
+    if spec.device_clock_start_us is not None:
+        device_start = spec.device_clock_start_us
+    return _Plan(subjects, rngs, motion, float(motion.track.t[-1]), host_start, device_start)
+
+
+def simulate_csi_only(scene: Scene, spec: SessionSpec) -> CsiSimulation:
+    """The CSI part of a session, without video (for studies and tests)."""
+    p = _plan(scene, spec)
+    return simulate_csi(scene, spec, p.subjects, p.motion, p.duration, p.host_start, p.device_start, p.rngs)
+
+
+def simulate_session(
+    scene: Scene, spec: SessionSpec, out_dir: str | Path, progress: bool = True
+) -> SessionStats:
+    """Simulate ``spec`` in ``scene`` and write the session folder ``out_dir``."""
+    p = _plan(scene, spec)
+    subjects, rngs, motion, duration = p.subjects, p.rngs, p.motion, p.duration
+    host_start, device_start = p.host_start, p.device_start
     stats = SessionStats(duration_s=duration)
     with session_folder(out_dir) as folder:
         pings = _write_csi(
@@ -170,9 +192,27 @@ def simulate_session(
 # -- CSI ---------------------------------------------------------------------------------
 
 
-def _write_csi(
-    scene, spec, subjects, motion, duration, host_start, device_start, rngs, folder, stats
-) -> pd.DataFrame:
+@dataclass
+class CsiSimulation:
+    """Every ping of a session: timing, loss, receiver output (logged pings) and truth."""
+
+    ping: timing.PingTiming
+    received: receiver.ReceiverOutput
+    at_ping: Trajectory
+    owner: np.ndarray
+
+
+def simulate_csi(
+    scene: Scene,
+    spec: SessionSpec,
+    subjects: list[Subject],
+    motion: _Motion,
+    duration: float,
+    host_start: float,
+    device_start: int,
+    rngs: dict[str, np.random.Generator],
+) -> CsiSimulation:
+    """Ping timing and loss, the channel at each ping, and what the ESP32 logs."""
     radio = scene.radio
     ping = timing.simulate_pings(
         duration,
@@ -186,12 +226,20 @@ def _write_csi(
     )
     at_ping = motion.track.at(ping.t_rx)
     owner = _owner_at(motion, ping.t_rx)
-    H = _channel(scene, subjects, at_ping, owner, rngs["channel"])
-    ripple = receiver.device_ripple(zlib.crc32(scene.name.encode()))
     logged = ~ping.lost
-    rx = receiver.receive(
-        H[logged], radio.tx_power_dbm, radio.system_loss_db, radio.noise_floor_dbm, ripple, rngs["receiver"]
+    H = _channel(scene, subjects, _take(at_ping, np.flatnonzero(logged)), owner[logged], rngs["channel"])
+    ripple = receiver.device_ripple(zlib.crc32(scene.name.encode()))
+    received = receiver.receive(
+        H, radio.tx_power_dbm, radio.system_loss_db, radio.noise_floor_dbm, ripple, rngs["receiver"]
     )
+    return CsiSimulation(ping, received, at_ping, owner)
+
+
+def _write_csi(
+    scene, spec, subjects, motion, duration, host_start, device_start, rngs, folder, stats
+) -> pd.DataFrame:
+    sim = simulate_csi(scene, spec, subjects, motion, duration, host_start, device_start, rngs)
+    ping, rx, logged = sim.ping, sim.received, ~sim.ping.lost
     write_esp_radar_csv(
         folder / "csi.csv",
         rx.data,
@@ -200,7 +248,7 @@ def _write_csi(
             "local_timestamp": ping.device_us[logged],
             "rssi": rx.rssi_dbm,
             "noise_floor": rx.noise_floor_dbm,
-            "channel": radio.channel,
+            "channel": scene.radio.channel,
             "mac": "1a:2b:3c:4d:5e:6f",
         },
     )
@@ -216,9 +264,9 @@ def _write_csi(
             "device_us": ping.device_us,
             "local_timestamp": ping.device_us % timing.WRAP_US,
             "lost": ping.lost,
-            "x_m": at_ping.xy[:, 0],
-            "y_m": at_ping.xy[:, 1],
-            "subject": np.array(spec.subjects)[owner],
+            "x_m": sim.at_ping.xy[:, 0],
+            "y_m": sim.at_ping.xy[:, 1],
+            "subject": np.array(spec.subjects)[sim.owner],
             "rssi_dbm": rssi,
         }
     )
@@ -230,9 +278,11 @@ def _channel(scene: Scene, subjects: list[Subject], at: Trajectory, owner: np.nd
     tx, rx = np.asarray(radio.tx_m), np.asarray(radio.rx_m)
     freqs = channel.subcarrier_freqs_hz(radio.channel)
     wavelength = channel.C_MPS / freqs.mean()
-    paths = channel.build_static_paths(scene.room, tx, rx, float(freqs.mean()), rng)
+    # The room (clutter positions, slow drift) is the same in every session of a scene.
+    room_rng = np.random.default_rng(zlib.crc32(f"{scene.name}/room".encode()))
+    paths = channel.build_static_paths(scene.room, tx, rx, float(freqs.mean()), room_rng)
     per_path = channel.static_response(paths, freqs)
-    drift = rng.normal(0, 0.02, len(paths.delay_s)) * (np.array(paths.kind) == "clutter")
+    drift = room_rng.normal(0, 0.0005, len(paths.delay_s)) * (np.array(paths.kind) == "clutter")
     scatter_phase = rng.uniform(0, 2 * np.pi, 6)
     poses = _poses(scene, subjects, at, owner)
     out = np.empty((len(at.t), len(freqs)), dtype=np.complex128)
