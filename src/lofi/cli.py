@@ -76,6 +76,23 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     sim.set_defaults(func=_cmd_simulate)
 
 
+def _cmd_preview_scene(args: argparse.Namespace) -> int:
+    import cv2
+
+    from lofi.io.atomic import atomic_open
+    from lofi.sim.preview import preview_views
+    from lofi.sim.scene import load_scene
+
+    suffix = Path(args.out).suffix.lower() or ".png"
+    ok, png = cv2.imencode(suffix, preview_views(load_scene(args.scene)))
+    if not ok:
+        raise OSError(f"{args.out}: cannot encode an image of type {suffix}")
+    with atomic_open(args.out, "wb") as handle:
+        handle.write(png.tobytes())
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lofi`` command."""
     parser = argparse.ArgumentParser(
@@ -100,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print exactly one JSON object")
     inspect.set_defaults(func=_cmd_inspect)
     _add_simulate(sub)
+    preview = sub.add_parser(
+        "preview-scene",
+        help="render one frame per camera view of a scene file, plus a plan view",
+        description="Render a frame per camera view (region outlined in green) and a plan view.",
+    )
+    preview.add_argument("--scene", default="conf/scene/lab.yaml", help="scene file (default: %(default)s)")
+    preview.add_argument(
+        "--out", default="scene_preview.png", help="PNG or JPEG to write (default: %(default)s)"
+    )
+    preview.set_defaults(func=_cmd_preview_scene)
     return parser
 
 
