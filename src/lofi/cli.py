@@ -93,6 +93,105 @@ def _cmd_preview_scene(args: argparse.Namespace) -> int:
     return 0
 
 
+def _numbers(text: str, n: int, what: str) -> list[float]:
+    parts = text.replace(";", ",").split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{what}: expected {n} comma-separated numbers, got {text!r}") from None
+    if len(values) != n:
+        raise ValueError(f"{what}: expected {n} comma-separated numbers, got {text!r}")
+    return values
+
+
+def _anchors_from_args(args: argparse.Namespace) -> list[list[float]]:
+    import csv
+
+    rows = [_numbers(a, 4, "--anchor") for a in args.anchor or []]
+    if args.anchors_csv:
+        with open(args.anchors_csv, newline="") as handle:
+            for line_no, row in enumerate(csv.reader(handle), start=1):
+                if not row or row[0].strip().startswith("#") or row[0].strip().lower() == "u":
+                    continue
+                rows.append(_numbers(",".join(row), 4, f"{args.anchors_csv} row {line_no}"))
+    return rows
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from lofi.io.session import write_yaml
+    from lofi.vision.calibration import calibration_from_dict
+
+    anchors = _anchors_from_args(args)
+    data: dict = {"anchors": [{"pixel": a[:2], "floor": a[2:]} for a in anchors]}
+    if args.image_size:
+        data["image_size"] = [int(v) for v in _numbers(args.image_size, 2, "--image-size")]
+    if args.intrinsics:
+        fx, fy, cx, cy = _numbers(args.intrinsics, 4, "--intrinsics")
+        data["intrinsics"] = {"fx": fx, "fy": fy, "cx": cx, "cy": cy}
+        data["distortion"] = _numbers(args.distortion, 5, "--distortion") if args.distortion else [0.0] * 5
+    region = _numbers(args.region, 2, "--region")
+    data["region"] = {"x_m": [0.0, region[0]], "y_m": [0.0, region[1]]}
+    calibration = calibration_from_dict(data, "command line", ransac=args.ransac)
+    write_yaml(args.out, data)
+    errors = calibration.reprojection_error_m() * 100
+    print(
+        f"wrote {args.out}: {len(anchors)} anchors, reprojection error mean {errors.mean():.2f} cm, max {errors.max():.2f} cm"
+    )
+    if args.preview:
+        _write_preview(args, calibration, tuple(region))
+    return 0
+
+
+def _write_preview(args: argparse.Namespace, calibration, region: tuple[float, float]) -> None:
+    import cv2
+
+    from lofi.io.atomic import atomic_open
+    from lofi.vision.overlay import draw_calibration
+
+    image = cv2.imread(args.preview)
+    if image is None:
+        capture = cv2.VideoCapture(args.preview)
+        ok, image = capture.read()
+        capture.release()
+        if not ok:
+            raise OSError(f"{args.preview}: not an image or a readable video")
+    ok, png = cv2.imencode(".png", draw_calibration(image, calibration, region))
+    out = args.preview_out or str(Path(args.out).with_suffix(".preview.png"))
+    with atomic_open(out, "wb") as handle:
+        handle.write(png.tobytes())
+    print(f"wrote {out}")
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    cal = sub.add_parser(
+        "calibrate",
+        help="write calibration.yaml from floor anchors (pixel <-> floor)",
+        description=(
+            "Fit the pixel-to-floor homography (paper eq. 2) from at least 4 anchors, no 3 collinear: "
+            "exactly 4 use cv2.getPerspectiveTransform, more use cv2.findHomography (least squares, "
+            "or RANSAC with --ransac). With --intrinsics, pixels are undistorted first. Prints the "
+            "reprojection error; --preview draws anchors, region and a 0.5 m grid on a frame."
+        ),
+    )
+    cal.add_argument(
+        "--anchor", action="append", metavar="U,V,X,Y", help="pixel u,v and floor x,y (m); repeat"
+    )
+    cal.add_argument("--anchors-csv", help="CSV file with rows u,v,x,y (a header row u,v,x,y is allowed)")
+    cal.add_argument("--image-size", metavar="W,H", help="image size in pixels (anchors must lie inside)")
+    cal.add_argument("--intrinsics", metavar="FX,FY,CX,CY", help="camera intrinsics in pixels")
+    cal.add_argument(
+        "--distortion", metavar="K1,K2,P1,P2,K3", help="plumb-bob distortion (with --intrinsics)"
+    )
+    cal.add_argument(
+        "--region", default="1.8,4.8", metavar="W,D", help="floor region size in m (default: 1.8,4.8)"
+    )
+    cal.add_argument("--ransac", action="store_true", help="robust fit (more than 4 anchors)")
+    cal.add_argument("--preview", metavar="IMAGE_OR_VIDEO", help="draw the calibration on this frame")
+    cal.add_argument("--preview-out", help="PNG for --preview (default: next to --out)")
+    cal.add_argument("--out", default="calibration.yaml", help="output file (default: %(default)s)")
+    cal.set_defaults(func=_cmd_calibrate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lofi`` command."""
     parser = argparse.ArgumentParser(
@@ -127,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="scene_preview.png", help="PNG or JPEG to write (default: %(default)s)"
     )
     preview.set_defaults(func=_cmd_preview_scene)
+    _add_calibrate(sub)
     return parser
 
 

@@ -106,3 +106,58 @@ def read_video_frames(path: str | os.PathLike[str], indices: list[int] | None = 
     finally:
         capture.release()
     return frames
+
+
+class VideoError(OSError):
+    """A session's video cannot be read, or disagrees with its frames.csv."""
+
+
+def read_frames_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """``frames.csv`` as a table (frame, t_host), validated."""
+    try:
+        frames = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise VideoError(f"{path}: cannot read frame timestamps ({err})") from err
+    missing = [c for c in FRAMES_COLUMNS if c not in frames.columns]
+    if missing:
+        raise VideoError(f"{path}: missing column(s) {', '.join(missing)}")
+    t = pd.to_numeric(frames["t_host"], errors="coerce")
+    bad = np.flatnonzero(t.isna().to_numpy())
+    if len(bad):
+        raise VideoError(f"{path}: row {int(bad[0]) + 2}: t_host is not a number")
+    return frames.assign(t_host=t.astype(np.float64))
+
+
+class VideoFrames:
+    """Decoded frames of ``video.mp4``; corrupt frames come out as ``None`` and are counted."""
+
+    def __init__(self, path: str | os.PathLike[str], expected: int | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VideoError(f"{self.path}: no such video")
+        capture = cv2.VideoCapture(str(self.path))
+        if not capture.isOpened():
+            raise VideoError(f"{self.path}: OpenCV cannot open this video")
+        self.count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        capture.release()
+        if expected is not None and self.count != expected:
+            raise VideoError(
+                f"{self.path}: the video has {self.count} frames but frames.csv lists {expected}"
+            )
+        self.corrupt = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[np.ndarray | None]:
+        capture = cv2.VideoCapture(str(self.path))
+        try:
+            for _ in range(self.count):
+                ok, image = capture.read()
+                if not ok or image is None:
+                    self.corrupt += 1
+                    yield None
+                    continue
+                yield image
+        finally:
+            capture.release()

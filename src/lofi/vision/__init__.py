@@ -1,0 +1,1 @@
+"""Vision labels: person detectors, eq. (1) selection, calibration, floor positions, label quality."""

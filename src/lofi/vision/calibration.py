@@ -1,0 +1,179 @@
+"""Pixel -> floor mapping (paper eqs. 2-3) from floor anchors.
+
+Exactly four anchors give the perspective transform (``cv2.getPerspectiveTransform``);
+more give a least-squares homography (``cv2.findHomography``, optionally RANSAC).
+With intrinsics and distortion, pixels are undistorted first. Degenerate anchor
+sets are rejected with a clear error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import cv2
+import numpy as np
+
+COLLINEAR_TOLERANCE_PX = 2.0  # a point closer than this to the line through two others
+
+
+class CalibrationError(ValueError):
+    """The anchors cannot define a pixel-to-floor mapping."""
+
+
+@dataclass(frozen=True)
+class Lens:
+    """Camera intrinsics (px) and plumb-bob distortion (k1, k2, p1, p2, k3)."""
+
+    K: np.ndarray
+    dist: np.ndarray
+
+    @classmethod
+    def from_dict(cls, intrinsics: dict, distortion: list[float]) -> Lens:
+        K = np.array(
+            [
+                [intrinsics["fx"], 0.0, intrinsics["cx"]],
+                [0.0, intrinsics["fy"], intrinsics["cy"]],
+                [0.0, 0.0, 1.0],
+            ]
+        )
+        return cls(K, np.asarray(distortion, dtype=np.float64))
+
+    def undistort(self, pixels: np.ndarray) -> np.ndarray:
+        """Distorted pixels (N x 2) -> ideal pinhole pixels (N x 2)."""
+        pts = np.asarray(pixels, dtype=np.float64).reshape(-1, 1, 2)
+        return cv2.undistortPoints(pts, self.K, self.dist, P=self.K).reshape(-1, 2)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Anchors (pixel <-> floor, m), optional lens, image size and the fitted homography."""
+
+    pixels: np.ndarray
+    floor: np.ndarray
+    image_size: tuple[int, int] | None = None
+    lens: Lens | None = None
+    ransac: bool = False
+    H: np.ndarray = field(init=False)
+    inliers: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        pixels = np.asarray(self.pixels, dtype=np.float64).reshape(-1, 2)
+        floor = np.asarray(self.floor, dtype=np.float64).reshape(-1, 2)
+        object.__setattr__(self, "pixels", pixels)
+        object.__setattr__(self, "floor", floor)
+        validate_anchors(pixels, floor, self.image_size)
+        H, inliers = fit_homography(self._ideal(pixels), floor, self.ransac)
+        object.__setattr__(self, "H", H)
+        object.__setattr__(self, "inliers", inliers)
+
+    def _ideal(self, pixels: np.ndarray) -> np.ndarray:
+        return self.lens.undistort(pixels) if self.lens is not None else np.asarray(pixels, np.float64)
+
+    def to_floor(self, pixels: np.ndarray) -> np.ndarray:
+        """Pixels (N x 2, NaN allowed) -> floor points (N x 2, m), eq. (3)."""
+        pixels = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+        out = np.full(pixels.shape, np.nan)
+        ok = np.all(np.isfinite(pixels), axis=1)
+        if ok.any():
+            ideal = self._ideal(pixels[ok])
+            out[ok] = cv2.perspectiveTransform(ideal.reshape(-1, 1, 2), self.H).reshape(-1, 2)
+        return out
+
+    def to_pixels(self, floor: np.ndarray) -> np.ndarray:
+        """Floor points (m) -> pixels (distorted if a lens is known)."""
+        ideal = cv2.perspectiveTransform(
+            np.asarray(floor, np.float64).reshape(-1, 1, 2), np.linalg.inv(self.H)
+        )
+        ideal = ideal.reshape(-1, 2)
+        if self.lens is None:
+            return ideal
+        rays = np.c_[(ideal - self.lens.K[:2, 2]) / np.diag(self.lens.K)[:2], np.ones(len(ideal))]
+        projected, _ = cv2.projectPoints(
+            rays.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), self.lens.K, self.lens.dist
+        )
+        return projected.reshape(-1, 2)
+
+    def reprojection_error_m(self) -> np.ndarray:
+        """Per-anchor floor distance (m) between each anchor and where its pixel maps."""
+        return np.linalg.norm(self.to_floor(self.pixels) - self.floor, axis=1)
+
+
+def validate_anchors(pixels: np.ndarray, floor: np.ndarray, image_size: tuple[int, int] | None) -> None:
+    """Reject anchor sets that cannot define a homography."""
+    if len(pixels) != len(floor):
+        raise CalibrationError(f"{len(pixels)} pixel anchors but {len(floor)} floor anchors")
+    if len(pixels) < 4:
+        raise CalibrationError(f"at least 4 anchors are needed, got {len(pixels)}")
+    if not (np.all(np.isfinite(pixels)) and np.all(np.isfinite(floor))):
+        raise CalibrationError("anchor coordinates must be finite numbers")
+    if image_size is not None:
+        width, height = image_size
+        outside = np.flatnonzero(
+            (pixels[:, 0] < 0) | (pixels[:, 0] > width) | (pixels[:, 1] < 0) | (pixels[:, 1] > height)
+        )
+        if len(outside):
+            k = int(outside[0])
+            raise CalibrationError(
+                f"anchor {k} pixel {pixels[k].tolist()} lies outside the {width}x{height} image"
+            )
+    for name, points, tolerance in (("pixel", pixels, COLLINEAR_TOLERANCE_PX), ("floor", floor, 1e-3)):
+        if len(points) == 4:
+            triple = _collinear_triple(points, tolerance)
+            if triple is not None:
+                raise CalibrationError(f"anchors {triple} are collinear in {name} coordinates")
+        elif not _has_general_quad(points, tolerance):
+            raise CalibrationError(f"no 4 of the {len(points)} anchors are free of collinear triples ({name})")
+
+
+def _collinear_triple(points: np.ndarray, tolerance: float) -> tuple[int, int, int] | None:
+    """Indices of three points within ``tolerance`` of a common line, if any."""
+    for i, j, k in combinations(range(len(points)), 3):
+        a, b, c = points[i], points[j], points[k]
+        base = max(np.linalg.norm(b - a), np.linalg.norm(c - a), np.linalg.norm(c - b))
+        area2 = abs((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+        if base == 0 or area2 / base < tolerance:
+            return i, j, k
+    return None
+
+
+def _has_general_quad(points: np.ndarray, tolerance: float) -> bool:
+    """True if some 4 anchors have no 3 on a line (needed for more than 4 anchors)."""
+    return any(_collinear_triple(points[list(q)], tolerance) is None for q in combinations(range(len(points)), 4))
+
+
+def fit_homography(
+    pixels: np.ndarray, floor: np.ndarray, ransac: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Homography pixel -> floor and the inlier mask (eq. 2)."""
+    src, dst = pixels.astype(np.float32), floor.astype(np.float32)
+    if len(pixels) == 4:
+        return cv2.getPerspectiveTransform(src, dst).astype(np.float64), np.ones(4, dtype=bool)
+    method = cv2.RANSAC if ransac else 0
+    H, mask = cv2.findHomography(pixels, floor, method, 0.05)
+    if H is None:
+        raise CalibrationError("cv2.findHomography found no homography for these anchors")
+    return H, mask.ravel().astype(bool) if mask is not None else np.ones(len(pixels), dtype=bool)
+
+
+def calibration_from_dict(data: dict, source: str = "calibration.yaml", ransac: bool = False) -> Calibration:
+    """Build a :class:`Calibration` from the ``calibration.yaml`` structure."""
+    try:
+        anchors = data["anchors"]
+        pixels = np.array([a["pixel"] for a in anchors], dtype=np.float64)
+        floor = np.array([a["floor"] for a in anchors], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CalibrationError(
+            f"{source}: anchors must be a list of {{pixel: [u, v], floor: [x, y]}} ({err})"
+        ) from err
+    lens = None
+    if data.get("intrinsics") is not None:
+        try:
+            lens = Lens.from_dict(data["intrinsics"], data.get("distortion") or [0.0] * 5)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CalibrationError(f"{source}: intrinsics need fx, fy, cx, cy ({err})") from err
+    size = tuple(data["image_size"]) if data.get("image_size") else None
+    try:
+        return Calibration(pixels, floor, size, lens, ransac)  # type: ignore[arg-type]
+    except CalibrationError as err:
+        raise CalibrationError(f"{source}: {err}") from err

@@ -1,0 +1,114 @@
+"""Calibration: homography accuracy against synthetic truth, and every rejection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lofi.sim.camera import CameraModel
+from lofi.sim.scene import load_scene
+from lofi.vision.calibration import Calibration, CalibrationError, Lens, calibration_from_dict
+
+SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+
+
+def camera(view: str) -> CameraModel:
+    return CameraModel.from_scene(SCENE.camera(view))
+
+
+def floor_grid() -> np.ndarray:
+    w, d = SCENE.region.size_m
+    return np.array([[x, y] for x in np.linspace(0, w, 7) for y in np.linspace(0, d, 13)])
+
+
+@pytest.mark.parametrize("view", ["paper", "side", "corner"])
+def test_exact_anchors_with_lens_give_sub_centimetre_floor_positions(view):
+    model = camera(view)
+    corners = SCENE.region.corners
+    pixels = model.project(np.c_[SCENE.region.to_room(corners), np.zeros(4)])
+    calib = Calibration(pixels, corners, model.size_px, Lens(model.K, model.dist))
+    grid = floor_grid()
+    seen = model.project(np.c_[SCENE.region.to_room(grid), np.zeros(len(grid))])
+    error = np.linalg.norm(calib.to_floor(seen) - grid, axis=1)
+    assert error.max() < 0.01
+    assert calib.reprojection_error_m().max() < 1e-6
+    assert np.allclose(calib.to_pixels(grid), seen, atol=0.05)
+
+
+def test_ignoring_the_lens_costs_accuracy():
+    model = camera("side")
+    corners = SCENE.region.corners
+    pixels = model.project(np.c_[SCENE.region.to_room(corners), np.zeros(4)])
+    grid = floor_grid()
+    seen = model.project(np.c_[SCENE.region.to_room(grid), np.zeros(len(grid))])
+    error = np.linalg.norm(Calibration(pixels, corners).to_floor(seen) - grid, axis=1)
+    assert error.max() > 0.005  # vs < 0.01 m everywhere with the lens
+
+
+def test_more_anchors_use_least_squares_and_ransac_drops_an_outlier():
+    model = camera("side")
+    floor = floor_grid()[::5]
+    pixels = model.project(np.c_[SCENE.region.to_room(floor), np.zeros(len(floor))])
+    lens = Lens(model.K, model.dist)
+    assert Calibration(pixels, floor, lens=lens).reprojection_error_m().max() < 1e-4
+    pixels[3] += [40.0, -30.0]
+    robust = Calibration(pixels, floor, lens=lens, ransac=True)
+    assert not robust.inliers[3] and robust.inliers.sum() == len(floor) - 1
+
+
+@pytest.mark.parametrize(
+    ("pixels", "floor", "size", "message"),
+    [
+        ([[0, 0], [100, 0], [100, 100]], [[0, 0], [1, 0], [1, 1]], None, "at least 4 anchors"),
+        (
+            [[0, 0], [100, 0], [200, 1], [50, 300]],
+            [[0, 0], [1, 0], [2, 0.5], [0, 3]],
+            None,
+            r"anchors \(0, 1, 2\) are collinear in pixel",
+        ),
+        (
+            [[0, 0], [100, 0], [100, 100], [0, 100]],
+            [[0, 0], [1, 0], [2, 0], [0, 1]],
+            None,
+            "collinear in floor",
+        ),
+        (
+            [[0, 0], [100, 0], [100, 100], [0, 700]],
+            [[0, 0], [1, 0], [1, 1], [0, 1]],
+            (640, 480),
+            "outside the 640x480 image",
+        ),
+        (
+            [[0, 0], [100, 0], [100, 100], [0, 100]],
+            [[0, 0], [1, 0], [1, 1]],
+            None,
+            "4 pixel anchors but 3 floor",
+        ),
+        ([[0, 0], [100, 0], [100, np.nan], [0, 100]], [[0, 0], [1, 0], [1, 1], [0, 1]], None, "finite"),
+    ],
+)
+def test_degenerate_anchor_sets_are_rejected(pixels, floor, size, message):
+    with pytest.raises(CalibrationError, match=message):
+        Calibration(np.array(pixels, float), np.array(floor, float), size)
+
+
+def test_calibration_yaml_structure_errors_name_the_file():
+    with pytest.raises(CalibrationError, match=r"calib\.yaml: anchors must be"):
+        calibration_from_dict({"anchors": [{"pixel": [1, 2]}]}, "calib.yaml")
+    with pytest.raises(CalibrationError, match=r"calib\.yaml: intrinsics need"):
+        anchors = [
+            {"pixel": p, "floor": f}
+            for p, f in zip([[0, 0], [9, 0], [9, 9], [0, 9]], [[0, 0], [1, 0], [1, 1], [0, 1]], strict=True)
+        ]
+        calibration_from_dict({"anchors": anchors, "intrinsics": {"fx": 1}}, "calib.yaml")
+
+
+def test_nan_pixels_map_to_nan():
+    calib = Calibration(
+        np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float),
+        np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float),
+    )
+    out = calib.to_floor(np.array([[5.0, 5.0], [np.nan, np.nan]]))
+    assert np.allclose(out[0], [0.5, 0.5]) and np.isnan(out[1]).all()
