@@ -1,7 +1,8 @@
 # LoFi pipeline. Every rule calls the `lofi` command line; nothing here computes itself.
 #   snakemake --cores 8                                      # paper scale (default)
 #   snakemake --cores 8 --configfile conf/pipeline/quick.yaml # or smoke.yaml
-# Stages so far: simulate raw sessions -> inspect their CSI logs.
+# Stages so far: simulate raw sessions -> inspect their CSI logs; train the person
+# detector -> detect -> localize -> label quality.
 
 from pathlib import Path
 
@@ -15,6 +16,7 @@ validate(config, "workflow/schemas/pipeline.schema.yaml", set_default=True)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/labels.smk"
 
 
 rule all:
@@ -22,3 +24,5 @@ rule all:
     input:
         [raw_outputs(f"{RAW}/{s}") for s in all_sessions()],
         expand("results/inspect/{session}.json", session=all_sessions()),
+        expand("data/interim/{session}/positions.parquet", session=sorted(WALKS)),
+        "results/label_quality.md",

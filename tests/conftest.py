@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Keep ultralytics' settings, fonts and runs out of the repository and the user's home.
+os.environ.setdefault("LOFI_ULTRALYTICS_HOME", tempfile.mkdtemp(prefix="lofi-ultralytics-"))
 
 DATA = Path(__file__).parent / "data"
 REAL_CSI = DATA / "real_csi"

@@ -30,3 +30,16 @@ def raw_outputs(session_dir):
 
 def all_sessions():
     return sorted(walk_sessions()) + sorted(survey_sessions())
+
+
+def detector_training_sessions():
+    """Sessions of the detector-training people, one per (subject, view)."""
+    scene = Path(config["scene"]).stem
+    dt = config["detector_training"]
+    return {f"{scene}_dettrain_{s}_{v}": (s, v) for s in dt["subjects"] for v in dt["views"]}
+
+
+def weights_input(wildcards=None):
+    """The YOLO weights a detect job needs (the trained file when it is the pipeline's own)."""
+    labels = config["labels"]
+    return [labels["weights"]] if labels["detector"] == "yolo" else []

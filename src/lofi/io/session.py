@@ -161,3 +161,21 @@ class VideoFrames:
                 yield image
         finally:
             capture.release()
+
+
+class SessionFileError(ValueError):
+    """A session's YAML file is missing or malformed."""
+
+
+def read_yaml(path: str | os.PathLike[str]) -> dict:
+    """A YAML mapping from a session file, or a clear error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SessionFileError(f"{path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise SessionFileError(f"{path}: not valid YAML ({err})") from err
+    if not isinstance(data, dict):
+        raise SessionFileError(f"{path}: expected a mapping at the top level")
+    return data

@@ -123,7 +123,9 @@ def validate_anchors(pixels: np.ndarray, floor: np.ndarray, image_size: tuple[in
             if triple is not None:
                 raise CalibrationError(f"anchors {triple} are collinear in {name} coordinates")
         elif not _has_general_quad(points, tolerance):
-            raise CalibrationError(f"no 4 of the {len(points)} anchors are free of collinear triples ({name})")
+            raise CalibrationError(
+                f"no 4 of the {len(points)} anchors are free of collinear triples ({name})"
+            )
 
 
 def _collinear_triple(points: np.ndarray, tolerance: float) -> tuple[int, int, int] | None:
@@ -139,7 +141,9 @@ def _collinear_triple(points: np.ndarray, tolerance: float) -> tuple[int, int, i
 
 def _has_general_quad(points: np.ndarray, tolerance: float) -> bool:
     """True if some 4 anchors have no 3 on a line (needed for more than 4 anchors)."""
-    return any(_collinear_triple(points[list(q)], tolerance) is None for q in combinations(range(len(points)), 4))
+    return any(
+        _collinear_triple(points[list(q)], tolerance) is None for q in combinations(range(len(points)), 4)
+    )
 
 
 def fit_homography(
@@ -177,3 +181,19 @@ def calibration_from_dict(data: dict, source: str = "calibration.yaml", ransac: 
         return Calibration(pixels, floor, size, lens, ransac)  # type: ignore[arg-type]
     except CalibrationError as err:
         raise CalibrationError(f"{source}: {err}") from err
+
+
+def region_size(data: dict) -> tuple[float, float] | None:
+    """Floor region size (w, d) in m from a calibration's ``region`` entry, if given."""
+    region = data.get("region")
+    if not isinstance(region, dict) or "x_m" not in region or "y_m" not in region:
+        return None
+    try:
+        return float(region["x_m"][1] - region["x_m"][0]), float(region["y_m"][1] - region["y_m"][0])
+    except (TypeError, IndexError, ValueError) as err:
+        raise CalibrationError(f"region must be {{x_m: [lo, hi], y_m: [lo, hi]}} ({err})") from err
+
+
+def load_calibration(data: dict, source: str) -> tuple[Calibration, tuple[float, float] | None]:
+    """Calibration and region size from a parsed ``calibration.yaml``."""
+    return calibration_from_dict(data, source), region_size(data)

@@ -5,68 +5,85 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from lofi.io.session import VideoFrames
+from lofi.io.session import VideoFrames, read_frames_csv
 from lofi.vision.detectors import Detector, select_person
 
 
 @dataclass
 class DetectRun:
-    """The detections table and how long detection took."""
+    """The detections table, how long detection took (s) and the corrupt frames skipped."""
 
     table: pd.DataFrame
     seconds: float
     corrupt_frames: int
 
+    @property
+    def fps(self) -> float:
+        return len(self.table) / self.seconds if self.seconds > 0 else float("nan")
+
+
+def detect_session(session: Path, detector: Detector, stride: int = 1, progress: bool = True) -> DetectRun:
+    """Detect the person in every ``stride``-th frame of ``session/video.mp4``."""
+    times = read_frames_csv(session / "frames.csv")["t_host"].to_numpy()
+    frames = VideoFrames(session / "video.mp4", expected=len(times))
+    return detect_frames(frames, times, detector, stride, progress, session.name)
+
 
 def detect_frames(
-    frames: VideoFrames, t_host: np.ndarray, detector: Detector, progress: bool = True, label: str = ""
+    frames: VideoFrames,
+    t_host: np.ndarray,
+    detector: Detector,
+    stride: int = 1,
+    progress: bool = True,
+    label: str = "",
 ) -> DetectRun:
-    """Detect the person in every frame (eq. 1); corrupt frames get reason ``corrupt_frame``."""
+    """Eq. (1) on each evaluated frame; corrupt frames get reason ``corrupt_frame``."""
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    evaluated = np.arange(0, len(frames), stride)
     good: list[int] = []
 
     def decoded() -> Iterator[np.ndarray]:
-        for i, image in enumerate(
-            tqdm(
-                frames,
-                desc=f"detect {label}".strip(),
-                unit="frame",
-                disable=not progress or None,
-                leave=False,
-            )
-        ):
-            if image is not None:
-                good.append(i)
+        bar = tqdm(
+            frames,
+            desc=f"{detector.name} {label}".strip(),
+            unit="frame",
+            disable=not progress or None,
+            leave=False,
+        )
+        for i, image in enumerate(bar):
+            if i % stride == 0 and image is not None:
+                good.append(i // stride)
                 yield image
 
-    n = len(frames)
-    boxes = np.full((n, 4), np.nan)
-    scores = np.full(n, np.nan)
+    n = len(evaluated)
+    boxes, scores = np.full((n, 4), np.nan), np.full(n, np.nan)
     candidates = np.zeros(n, dtype=np.int64)
     start = time.perf_counter()
     for k, detections in enumerate(detector.detect(decoded())):
-        i = good[k]
-        candidates[i] = len(detections)
+        row = good[k]
+        candidates[row] = len(detections)
         kept = select_person(detections)
         if kept is not None:
-            boxes[i], scores[i] = kept
+            boxes[row], scores[row] = kept
     seconds = time.perf_counter() - start
     reason = np.full(n, "", dtype=object)
     reason[np.setdiff1d(np.arange(n), good)] = "corrupt_frame"
     table = pd.DataFrame(
         {
-            "frame": np.arange(n),
-            "t_host": t_host,
+            "frame": evaluated,
+            "t_host": np.asarray(t_host)[evaluated],
             "x0": boxes[:, 0],
             "y0": boxes[:, 1],
             "x1": boxes[:, 2],
             "y1": boxes[:, 3],
             "confidence": scores,
-            "class": np.where(np.isnan(scores), "", "person"),
             "detector": detector.name,
             "n_candidates": candidates,
             "reason": reason.astype(str),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
@@ -21,10 +23,10 @@ def draw_calibration(
     for y in np.arange(0.0, d + 1e-9, GRID_M):
         _polyline(out, calibration, np.c_[np.linspace(0, w, 50), np.full(50, y)], (255, 255, 255), 1)
     outline = np.array([[0, 0], [w, 0], [w, d], [0, d], [0, 0]], dtype=np.float64)
-    dense = np.concatenate([np.linspace(a, b, 30) for a, b in zip(outline[:-1], outline[1:], strict=True)])
+    dense = np.concatenate([np.linspace(a, b, 30) for a, b in itertools.pairwise(outline)])
     _polyline(out, calibration, dense, (60, 200, 60), 2)
     for k, (u, v) in enumerate(calibration.pixels):
-        cv2.circle(out, (int(round(u)), int(round(v))), 6, (40, 40, 230), 2, cv2.LINE_AA)
+        cv2.circle(out, (round(u), round(v)), 6, (40, 40, 230), 2, cv2.LINE_AA)
         cv2.putText(
             out,
             str(k),

@@ -27,7 +27,7 @@ MODEL_CONFIG = "yolov8n.yaml"
 class TrainSettings:
     epochs: int = 15
     imgsz: int = 320
-    batch: int = 16
+    batch: int = 4
     frames_per_session: int = 100
     val_fraction: float = 0.2
     seed: int = 0
@@ -86,9 +86,15 @@ def train_detector(
 ) -> dict:
     """Train YOLO nano from scratch on the sessions; copy the best weights to ``weights_out``."""
     home = prepare_ultralytics()
+    data = build_dataset(sessions, home / "datasets" / name, settings)
+    return train_on_dataset(data, weights_out, settings, name)
+
+
+def train_on_dataset(data: Path, weights_out: Path, settings: TrainSettings, name: str = "person") -> dict:
+    """Train YOLO nano from scratch on a YOLO ``data.yaml``; write weights and a JSON report."""
+    home = prepare_ultralytics()
     from ultralytics import YOLO
 
-    data = build_dataset(sessions, home / "datasets" / name, settings)
     start = time.perf_counter()
     model = YOLO(MODEL_CONFIG)
     model.train(
@@ -110,6 +116,8 @@ def train_detector(
     )
     seconds = time.perf_counter() - start
     best = Path(model.trainer.best)
+    if not best.is_file():
+        best = Path(model.trainer.last)
     metrics = {
         k.replace("metrics/", ""): float(v) for k, v in model.trainer.metrics.items() if "metrics/" in k
     }

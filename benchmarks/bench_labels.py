@@ -1,0 +1,78 @@
+"""Frames per second of detect + localize on 640x480 video, per detector, on this machine.
+
+Simulates a short walking session (or uses --session), then times each detector
+over its frames (decode + detect + eq. 1 + floor mapping). YOLO uses the trained
+synthetic detector (data/models/person_yolo.pt, made by the pipeline). Target for
+the default detector: >= 30 frames/s on 2 CPU cores (real time for a 30 Hz webcam).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from lofi.io.session import read_yaml
+from lofi.sim.scene import load_scene
+from lofi.sim.session import SessionSpec, simulate_session
+from lofi.vision.calibration import load_calibration
+from lofi.vision.detect import detect_session
+from lofi.vision.detectors import make_detector
+from lofi.vision.localize import localize
+from lofi.vision.yolo import WeightsNotFoundError
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_FPS = 30.0
+
+
+def time_detector(session: Path, name: str, weights: str) -> tuple[float, int]:
+    options = {"weights": weights} if name == "yolo" else {}
+    detector = make_detector(name, **options)
+    start = time.perf_counter()
+    run = detect_session(session, detector, progress=False)
+    calibration, region = load_calibration(read_yaml(session / "calibration.yaml"), "calibration.yaml")
+    positions = localize(run.table, calibration, region)
+    elapsed = time.perf_counter() - start
+    assert isinstance(positions, pd.DataFrame)
+    return len(run.table) / elapsed, len(run.table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--session", help="an existing session folder (default: simulate 12 s)")
+    parser.add_argument("--weights", default=str(ROOT / "data" / "models" / "person_yolo.pt"))
+    parser.add_argument("--detectors", default="yolo,bgsub,haar,hog")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        session = Path(args.session) if args.session else Path(tmp) / "bench"
+        if not args.session:
+            simulate_session(
+                load_scene(ROOT / "conf" / "scene" / "lab.yaml"),
+                SessionSpec("bench", ("S2",), "paper", "walk", 12.0),
+                session,
+                False,
+            )
+        for name in args.detectors.split(","):
+            try:
+                fps, frames = time_detector(session, name, args.weights)
+            except WeightsNotFoundError as err:
+                print(f"labels {name}: skipped ({err})")
+                continue
+            verdict = (
+                ""
+                if name != "yolo"
+                else (" (meets" if fps >= TARGET_FPS else " (MISSES")
+                + f" the {TARGET_FPS:.0f} frames/s target)"
+            )
+            print(
+                f"labels {name}: detect + localize {frames} frames of 640x480 at {fps:.1f} frames/s{verdict}"
+            )
+
+
+if __name__ == "__main__":
+    main()

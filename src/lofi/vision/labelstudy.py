@@ -1,0 +1,111 @@
+"""``lofi label-quality``: run the study over sessions and write the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from lofi.io.session import read_video_frames, read_yaml
+from lofi.report.label_quality import detector_panel, error_map, write_report
+from lofi.vision.calibration import region_size
+from lofi.vision.study import Evaluated, evaluate, score_positions
+
+PANEL_POINT = 4  # the surveyed point shown in the detector panel
+
+
+def run_label_study(
+    survey: list[Path],
+    walks: list[Path],
+    detectors: list[str],
+    weights: str,
+    foot_offset_m: float,
+    out_dir: Path,
+    progress: bool = True,
+) -> str:
+    """Score every detector on the survey sessions and the pipeline labels on the walks."""
+    rows, panel_runs = [], {}
+    for session in survey:
+        for det in detectors:
+            options = {"weights": weights} if det == "yolo" else {}
+            result = evaluate(session, det, options, progress=progress)
+            rows += [q.row() for q in result.qualities]
+            panel_runs[(det, session)] = result
+            if det == detectors[0] and foot_offset_m:
+                corrected = evaluate(session, det, options, foot_offset_m=foot_offset_m, progress=progress)
+                rows += [{**q.row(), "detector": f"{det}+foot{foot_offset_m:g}"} for q in corrected.qualities]
+    for session in walks:
+        positions = pd.read_parquet(Path("data/interim") / session.name / "positions.parquet")
+        rows.append(score_positions(session, positions, "pipeline", float("nan")).row())
+    table = pd.DataFrame(rows)
+    surveyed = table[table["experiment"] == "surveyed_points"]
+    plain = surveyed[surveyed["detector"].isin(detectors)]
+    best = plain.groupby("detector")["mean_cm"].mean().idxmin() if len(plain) else detectors[0]
+    notes = _notes(table, detectors)
+    write_report(table, out_dir, best, notes)
+    _figures(survey, walks, detectors, panel_runs, out_dir / "figures")
+    report = out_dir / "label_quality.md"
+    return f"wrote {report} ({len(table)} rows); best detector at the surveyed points: {best}"
+
+
+def _notes(table: pd.DataFrame, detectors: list[str]) -> list[str]:
+    survey = table[table["experiment"] == "surveyed_points"].groupby("detector")
+    frames = table[table["experiment"] == "all_frames"].groupby("detector")
+    notes = []
+    for det in detectors:
+        if det not in survey.groups:
+            continue
+        s = survey.get_group(det)
+        f = frames.get_group(det)
+        notes.append(
+            f"{det}: surveyed-points mean error {s['mean_cm'].mean():.1f} cm over the views; every frame: "
+            f"detection {100 * f['detection_rate'].mean():.0f} %, "
+            f"wrong object {100 * f['wrong_object_rate'].mean():.0f} %, {f['fps'].mean():.0f} frames/s"
+        )
+    corrected = [d for d in survey.groups if "+foot" in str(d)]
+    for name in corrected:
+        base = name.split("+")[0]
+        before = frames.get_group(base)["mean_cm"].mean()
+        after = frames.get_group(name)["mean_cm"].mean()
+        notes.append(f"foot-point correction ({name}): every-frame mean error {before:.1f} -> {after:.1f} cm")
+    return notes
+
+
+def _figures(survey: list[Path], walks: list[Path], detectors: list[str], runs: dict, out: Path) -> None:
+    views, tiles = [], {}
+    for session in survey:
+        view = str(read_yaml(session / "session.yaml").get("camera_view", session.name))
+        views.append(view)
+        truth = pd.read_parquet(session / "truth" / "frames.parquet")
+        standing = truth.index[(truth["point"] == PANEL_POINT) & (truth["frame"] % 5 == 0)]
+        if len(standing) == 0:
+            continue
+        frame = int(truth.loc[standing[len(standing) // 2], "frame"])
+        image = read_video_frames(session / "video.mp4", [frame])[0]
+        for det in detectors:
+            result: Evaluated = runs[(det, session)]
+            row = result.detections[result.detections["frame"] == frame]
+            tile = image.copy()
+            if len(row) and np.isfinite(row["x0"].iloc[0]):
+                x0, y0, x1, y1 = (round(v) for v in row[["x0", "y0", "x1", "y1"]].iloc[0])
+                cv2.rectangle(tile, (x0, y0), (x1, y1), (0, 255, 255), 2)
+            else:
+                cv2.putText(
+                    tile, "no person", (200, 240), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 255), 2, cv2.LINE_AA
+                )
+            tiles[(det, view)] = tile
+    detector_panel(tiles, detectors, views, out / "detectors_panel.png")
+    sessions = walks or survey
+    positions, truths, region = [], [], None
+    for session in sessions:
+        path = Path("data/interim") / session.name / "positions.parquet"
+        pos = pd.read_parquet(path) if walks and path.is_file() else runs[detectors[0], session].positions
+        truth = pd.read_parquet(session / "truth" / "frames.parquet")
+        offset = len(positions) * 10_000_000  # keep frame numbers of sessions apart
+        positions.append(pos.assign(frame=pos["frame"] + offset))
+        truths.append(truth.assign(frame=truth["frame"] + offset))
+        region = region or region_size(read_yaml(session / "calibration.yaml"))
+    if positions and region:
+        error_map(pd.concat(positions), pd.concat(truths), region, out / "label_error_map.png")

@@ -1,0 +1,69 @@
+"""ultralytics trains and predicts with the network cut off, settings in the project folder."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from lofi.vision.detectors import select_person
+from lofi.vision.offline import ultralytics_home
+from lofi.vision.train_detector import TrainSettings, _write_example, train_on_dataset
+from lofi.vision.yolo import WeightsNotFoundError, YoloDetector
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every attempt to open a connection or resolve a name fails the test."""
+    attempts: list[str] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(repr(args[:2]))
+        raise OSError("network access attempted in an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return attempts
+
+
+def tiny_dataset(root: Path) -> Path:
+    """Ten 96x128 images with one dark upright 'person' rectangle each."""
+    rng = np.random.default_rng(0)
+    for k in range(10):
+        image = np.full((96, 128, 3), 200, np.uint8)
+        x, y = int(rng.integers(10, 90)), int(rng.integers(5, 30))
+        cv2.rectangle(image, (x, y), (x + 18, y + 55), (40, 40, 160), -1)
+        box = np.array([x, y, x + 18, y + 55], float)
+        _write_example(root, "val" if k < 2 else "train", f"{k:03d}", image, box)
+    data = root / "data.yaml"
+    data.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames:\n  0: person\n")
+    return data
+
+
+def test_training_and_inference_run_offline(tmp_path, no_network, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tiny_dataset(tmp_path / "dataset")
+    weights = tmp_path / "models" / "tiny.pt"
+    report = train_on_dataset(data, weights, TrainSettings(epochs=1, imgsz=64, batch=4), name="offline-test")
+    assert weights.is_file() and weights.with_suffix(".json").is_file()
+    assert report["epochs"] == 1
+    detector = YoloDetector(weights=weights, imgsz=64, conf=0.0001)
+    frame = cv2.imread(str(next((tmp_path / "dataset" / "images" / "val").glob("*.jpg"))))
+    (detections,) = list(detector.detect([frame]))
+    assert set(detections.classes) <= {"person"}
+    if len(detections):
+        assert select_person(detections) is not None
+    assert no_network == []
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
+    assert (ultralytics_home() / "Ultralytics" / "Arial.ttf").is_file()
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path):
+    with pytest.raises(WeightsNotFoundError, match="lofi train-detector"):
+        YoloDetector(weights=tmp_path / "nope.pt")
+    with pytest.raises(WeightsNotFoundError, match="cannot be downloaded offline"):
+        YoloDetector(weights="yolo11n.pt")
