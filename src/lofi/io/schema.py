@@ -55,3 +55,30 @@ def describe(columns: tuple[Column, ...]) -> str:
     lines = ["| column | dtype | unit | meaning |", "|---|---|---|---|"]
     lines += [f"| {c.name} | {c.dtype} | {c.unit} | {c.description} |" for c in columns]
     return "\n".join(lines)
+
+
+#: ``data/interim/<session>/detections.parquet``: one row per evaluated video frame.
+DETECTIONS_COLUMNS: tuple[Column, ...] = (
+    Column("frame", "int64", "", "frame index in video.mp4"),
+    Column("t_host", "float64", "s", "host timestamp of the frame (frames.csv)"),
+    Column("x0", "float64", "px", "kept person box, left (NaN: no person)"),
+    Column("y0", "float64", "px", "kept person box, top"),
+    Column("x1", "float64", "px", "kept person box, right"),
+    Column("y1", "float64", "px", "kept person box, bottom"),
+    Column("confidence", "float64", "", "detector confidence of the kept box"),
+    Column("detector", "string", "", "yolo, hog, haar or bgsub"),
+    Column("n_candidates", "int64", "", "boxes of any class the detector returned"),
+    Column("reason", "string", "", "'' or corrupt_frame"),
+)
+
+#: ``data/interim/<session>/positions.parquet``: floor labels per evaluated frame.
+POSITIONS_COLUMNS: tuple[Column, ...] = (
+    Column("frame", "int64", "", "frame index in video.mp4"),
+    Column("t_host", "float64", "s", "host timestamp of the frame"),
+    Column("foot_u", "float64", "px", "foot point (bottom-middle of the box), u"),
+    Column("foot_v", "float64", "px", "foot point, v"),
+    Column("x_m", "float64", "m", "floor position, region frame (NaN: no person)"),
+    Column("y_m", "float64", "m", "floor position, region frame"),
+    Column("valid", "bool", "", "usable label"),
+    Column("reason", "string", "", "'' or no_person, outside_region, jump, corrupt_frame"),
+)
