@@ -37,8 +37,10 @@ def run_label_study(
                 corrected = evaluate(session, det, options, foot_offset_m=foot_offset_m, progress=progress)
                 rows += [{**q.row(), "detector": f"{det}+foot{foot_offset_m:g}"} for q in corrected.qualities]
     for session in walks:
-        positions = pd.read_parquet(Path("data/interim") / session.name / "positions.parquet")
-        rows.append(score_positions(session, positions, "pipeline", float("nan")).row())
+        interim = Path("data/interim") / session.name
+        positions = pd.read_parquet(interim / "positions.parquet")
+        detections = pd.read_parquet(interim / "detections.parquet")
+        rows.append(score_positions(session, positions, detections, "pipeline", float("nan")).row())
     table = pd.DataFrame(rows)
     surveyed = table[table["experiment"] == "surveyed_points"]
     plain = surveyed[surveyed["detector"].isin(detectors)]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 WRONG_OBJECT_M = 0.5
+NOMINAL_HEIGHT_M = 1.7  # converts pixel offsets at the person's depth to metres
 #: The paper's mean label errors (cm) at the surveyed points, per camera view.
 PAPER_SURVEY_CM = {"view 1": 17.44, "view 2": 12.13, "view 3": 11.82}
 
@@ -37,6 +38,21 @@ class Quality:
         return asdict(self)
 
 
+def wrong_object(detections: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
+    """Per frame: the kept box's centre is more than 0.5 m from the true person's box centre.
+
+    Pixel offsets are turned into metres at the person's depth with the true box's
+    height (a person is about 1.7 m tall). Indexed by frame.
+    """
+    merged = detections.merge(truth[["frame", "box_x0", "box_y0", "box_x1", "box_y1"]], on="frame")
+    du = (merged["x0"] + merged["x1"] - merged["box_x0"] - merged["box_x1"]) / 2
+    dv = (merged["y0"] + merged["y1"] - merged["box_y0"] - merged["box_y1"]) / 2
+    metres_per_px = NOMINAL_HEIGHT_M / (merged["box_y1"] - merged["box_y0"])
+    far = (np.hypot(du, dv) * metres_per_px).fillna(np.inf) > WRONG_OBJECT_M
+    kept = merged["x0"].notna()
+    return pd.Series((far & kept).to_numpy(), index=merged["frame"].to_numpy())
+
+
 def _errors_cm(positions: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame floor error (cm, NaN where no position) and whether a box was kept."""
     merged = positions.merge(truth[["frame", "x_m", "y_m"]], on="frame", suffixes=("", "_true"))
@@ -47,12 +63,18 @@ def _errors_cm(positions: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray
 
 
 def all_frames_quality(
-    positions: pd.DataFrame, truth: pd.DataFrame, session: str, view: str, detector: str, fps: float
+    positions: pd.DataFrame,
+    truth: pd.DataFrame,
+    detections: pd.DataFrame,
+    session: str,
+    view: str,
+    detector: str,
+    fps: float,
 ) -> Quality:
     """Quality over every evaluated frame of a session."""
     error, detected = _errors_cm(positions, truth)
     valid = positions["valid"].to_numpy()
-    wrong = detected & (np.nan_to_num(error, nan=np.inf) > WRONG_OBJECT_M * 100)
+    wrong = wrong_object(detections, truth).reindex(positions["frame"]).fillna(False).to_numpy()
     good = error[valid & np.isfinite(error)]
     return Quality(
         session, view, detector, "all_frames", len(error),
@@ -63,7 +85,13 @@ def all_frames_quality(
 
 
 def surveyed_points_quality(
-    positions: pd.DataFrame, truth: pd.DataFrame, session: str, view: str, detector: str, fps: float
+    positions: pd.DataFrame,
+    truth: pd.DataFrame,
+    detections: pd.DataFrame,
+    session: str,
+    view: str,
+    detector: str,
+    fps: float,
 ) -> Quality:
     """The paper's experiment: one averaged label per (subject, surveyed point)."""
     merged = positions.merge(

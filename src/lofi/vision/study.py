@@ -44,16 +44,18 @@ def evaluate(
     positions = localize(run.table, calibration, region, foot_offset_m)
     truth = pd.read_parquet(session / "truth" / "frames.parquet")
     view = str(meta.get("camera_view", "?"))
-    qualities = [all_frames_quality(positions, truth, session.name, view, detector, run.fps)]
+    args = (positions, truth, run.table, session.name, view, detector, run.fps)
+    qualities = [all_frames_quality(*args)]
     if (truth["point"] >= 0).any():
-        qualities.append(surveyed_points_quality(positions, truth, session.name, view, detector, run.fps))
+        qualities.append(surveyed_points_quality(*args))
     return Evaluated(qualities, positions, run.table)
 
 
-def score_positions(session: Path, positions: pd.DataFrame, detector: str, fps: float) -> Quality:
-    """All-frames quality of labels that a pipeline stage already wrote."""
+def score_positions(
+    session: Path, positions: pd.DataFrame, detections: pd.DataFrame, detector: str, fps: float
+) -> Quality:
+    """All-frames quality of labels that the pipeline's stages already wrote."""
     meta = read_yaml(session / "session.yaml")
     truth = pd.read_parquet(session / "truth" / "frames.parquet")
-    return all_frames_quality(
-        positions, truth, session.name, str(meta.get("camera_view", "?")), detector, fps
-    )
+    view = str(meta.get("camera_view", "?"))
+    return all_frames_quality(positions, truth, detections, session.name, view, detector, fps)
