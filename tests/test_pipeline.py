@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,10 +40,23 @@ def test_smoke_pipeline_writes_sessions_that_read_back(tmp_path):
             shutil.copy(source, target)
     result = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
-    sessions = sorted(p.name for p in (tmp_path / "data" / "raw").iterdir())
-    assert sessions == ["lab_survey_paper", "lab_walk_S1", "lab_walk_S2"]
+    raw = sorted(p.name for p in (tmp_path / "data" / "raw").iterdir())
+    sessions = ["lab_survey_paper", "lab_walk_S1", "lab_walk_S2"]
+    assert raw == ["lab_dettrain_D1_paper", "lab_dettrain_D2_paper", "lab_dettrain_D3_paper", *sessions]
     for session in sessions:
         summary = json.loads((tmp_path / "results" / "inspect" / f"{session}.json").read_text())
         assert summary["rows"] > 1000 and summary["skipped"] == 0
+    for session in ("lab_walk_S1", "lab_walk_S2"):
+        positions = pd.read_parquet(tmp_path / "data" / "interim" / session / "positions.parquet")
+        assert len(positions) > 100 and set(positions["reason"]) <= {
+            "",
+            "no_person",
+            "outside_region",
+            "jump",
+        }
+    report = (tmp_path / "results" / "label_quality.md").read_text()
+    assert "17.44" in report and "| bgsub |" in report
+    assert (tmp_path / "results" / "figures" / "detectors_panel.png").stat().st_size > 10_000
+    assert (tmp_path / "data" / "models" / "person_yolo.json").is_file()
     again = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml", "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
