@@ -318,7 +318,7 @@ def _add_train_detector(sub: argparse._SubParsersAction) -> None:
     )
     tr.add_argument("--session", action="append", required=True, help="detector-training session; repeat")
     tr.add_argument("--out", default="data/models/person_yolo.pt", help="weights file (default: %(default)s)")
-    tr.add_argument("--epochs", type=int, default=15, help="epochs (default: 15)")
+    tr.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
     tr.add_argument("--imgsz", type=int, default=320, help="image size (default: 320)")
     tr.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
     tr.add_argument(
@@ -340,6 +340,7 @@ def _cmd_label_quality(args: argparse.Namespace) -> int:
         foot_offset_m=args.foot_offset_m,
         out_dir=Path(args.out_dir),
         progress=not args.quiet,
+        fit_on=[Path(p) for p in args.fit_foot_offset_on or []],
     )
     print(summary)
     return 0
@@ -363,6 +364,9 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
     )
     lq.add_argument("--weights", default="data/models/person_yolo.pt", help="YOLO weights")
     lq.add_argument("--foot-offset-m", type=float, default=0.12, help="foot-point correction to evaluate (m)")
+    lq.add_argument(
+        "--fit-foot-offset-on", nargs="*", help="fit the correction on these sessions (other people) instead"
+    )
     lq.add_argument("--out-dir", default="results", help="output folder (default: %(default)s)")
     lq.add_argument("--quiet", action="store_true", help="no progress bars")
     lq.set_defaults(func=_cmd_label_quality)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from lofi.vision.calibration import Calibration
 from lofi.vision.detectors import Detections, select_person
-from lofi.vision.localize import foot_pixels, localize
+from lofi.vision.localize import fit_foot_offset, foot_pixels, localize
 
 
 def test_eq1_keeps_the_most_confident_person_only():
@@ -75,3 +75,13 @@ def test_foot_offset_moves_labels_away_from_the_camera():
     pos = localize(detections([[40, 0, 60, 100]], [0.0]), unit_calibration(), foot_offset_m=0.1)
     # Up in this image is toward smaller floor y, so "away" is -y here.
     assert np.allclose(pos.loc[0, ["x_m", "y_m"]].to_numpy(float), [0.5, 0.9])
+
+
+def test_fitted_foot_offset_recovers_a_known_bias():
+    # True positions lie 0.15 m farther from the camera (-y here) than the labels.
+    pos = localize(
+        detections([[40, 0, 60, 200], [10, 0, 30, 300], [70, 0, 90, 350]], [0.0, 1.0, 2.0]),
+        unit_calibration(),
+    )
+    truth = pos[["x_m", "y_m"]].to_numpy() - [0.0, 0.15]
+    assert np.allclose(fit_foot_offset(pos, truth, unit_calibration()), 0.15)

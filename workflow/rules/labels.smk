@@ -86,6 +86,7 @@ rule localize:
 rule label_quality:
     input:
         survey=[ancient(f"{RAW}/{s}/video.mp4") for s in sorted(SURVEYS)],
+        fit=[ancient(f"{RAW}/{s}/truth/frames.parquet") for s in sorted(DETTRAIN)],
         positions=[f"data/interim/{s}/positions.parquet" for s in sorted(WALKS)],
         weights=LABELS["weights"],
     output:
@@ -97,10 +98,10 @@ rule label_quality:
         survey=" ".join(f"{RAW}/{s}" for s in sorted(SURVEYS)),
         walks=" ".join(f"{RAW}/{s}" for s in sorted(WALKS)),
         detectors=",".join(config["label_quality"]["detectors"]),
-        offset=config["label_quality"]["foot_offset_m"],
+        fit=" ".join(f"{RAW}/{s}" for s in sorted(DETTRAIN)),
     threads: 2
     log:
         "results/logs/label_quality.log",
     shell:
         "lofi label-quality --survey {params.survey} --walk {params.walks} --detectors {params.detectors} "
-        "--weights {input.weights} --foot-offset-m {params.offset} --out-dir results --quiet > {log} 2>&1"
+        "--weights {input.weights} --fit-foot-offset-on {params.fit} --out-dir results --quiet > {log} 2>&1"

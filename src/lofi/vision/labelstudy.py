@@ -10,10 +10,23 @@ import pandas as pd
 
 from lofi.io.session import read_video_frames, read_yaml
 from lofi.report.label_quality import detector_panel, error_map, write_report
-from lofi.vision.calibration import region_size
+from lofi.vision.calibration import load_calibration, region_size
+from lofi.vision.localize import fit_foot_offset
 from lofi.vision.study import Evaluated, evaluate, score_positions
 
 PANEL_POINT = 4  # the surveyed point shown in the detector panel
+
+
+def fitted_foot_offset(sessions: list[Path], detector: str, options: dict, progress: bool) -> float:
+    """Median along-view label error (m) of ``detector`` on sessions with truth (other people)."""
+    errors = []
+    for session in sessions:
+        result = evaluate(session, detector, options, progress=progress)
+        truth = pd.read_parquet(session / "truth" / "frames.parquet").set_index("frame")
+        xy = truth.loc[result.positions["frame"], ["x_m", "y_m"]].to_numpy()
+        calibration, _ = load_calibration(read_yaml(session / "calibration.yaml"), str(session))
+        errors.append(fit_foot_offset(result.positions, xy, calibration))
+    return float(np.nanmedian(np.concatenate(errors)))
 
 
 def run_label_study(
@@ -24,9 +37,21 @@ def run_label_study(
     foot_offset_m: float,
     out_dir: Path,
     progress: bool = True,
+    fit_on: list[Path] | None = None,
 ) -> str:
-    """Score every detector on the survey sessions and the pipeline labels on the walks."""
+    """Score every detector on the survey sessions and the pipeline labels on the walks.
+
+    With ``fit_on`` (sessions of other people), the foot-point correction for the
+    first detector is fitted there instead of taking ``foot_offset_m``.
+    """
     rows, panel_runs = [], {}
+    fitted_note = ""
+    if fit_on:
+        first = {"weights": weights} if detectors[0] == "yolo" else {}
+        foot_offset_m = round(fitted_foot_offset(fit_on, detectors[0], first, progress), 3)
+        fitted_note = (
+            f"foot-point correction {foot_offset_m} m fitted on {len(fit_on)} detector-training sessions"
+        )
     for session in survey:
         for det in detectors:
             options = {"weights": weights} if det == "yolo" else {}
@@ -45,7 +70,7 @@ def run_label_study(
     surveyed = table[table["experiment"] == "surveyed_points"]
     plain = surveyed[surveyed["detector"].isin(detectors)]
     best = plain.groupby("detector")["mean_cm"].mean().idxmin() if len(plain) else detectors[0]
-    notes = _notes(table, detectors)
+    notes = _notes(table, detectors) + ([fitted_note] if fitted_note else [])
     write_report(table, out_dir, best, notes)
     _figures(survey, walks, detectors, panel_runs, out_dir / "figures")
     report = out_dir / "label_quality.md"

@@ -84,3 +84,16 @@ def _flag_jumps(t: np.ndarray, xy: np.ndarray, reason: np.ndarray, max_speed: fl
     spike = (speed[:-1] > max_speed) & (speed[1:] > max_speed)
     reason[ok[1:-1][spike]] = "jump"
     return reason
+
+
+def fit_foot_offset(positions: pd.DataFrame, truth_xy: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """Signed label errors (m) along the away-from-camera direction, per frame.
+
+    Their median over sessions with known truth (the detector-training sessions,
+    never the evaluated ones) is the foot-point correction to apply.
+    """
+    feet = positions[["foot_u", "foot_v"]].to_numpy(np.float64)
+    floor = positions[["x_m", "y_m"]].to_numpy(np.float64)
+    away = away_from_camera(calibration, feet, floor)
+    along = np.sum((np.asarray(truth_xy, np.float64) - floor) * away, axis=1)
+    return np.where(positions["valid"].to_numpy(), along, np.nan)

@@ -25,7 +25,7 @@ MODEL_CONFIG = "yolov8n.yaml"
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 15
+    epochs: int = 30
     imgsz: int = 320
     batch: int = 4
     frames_per_session: int = 100
