@@ -20,22 +20,32 @@ def _fmt(value: float, digits: int = 1) -> str:
 
 
 def survey_table(table: pd.DataFrame, detector: str) -> str:
-    """The paper's three-view table: our surveyed-points error beside the paper's."""
-    rows = table[(table["experiment"] == "surveyed_points") & (table["detector"] == detector)]
+    """The paper's three-view table: our surveyed-points error beside the paper's.
+
+    When the study also ran the detector with the foot-point correction, that
+    column is shown too.
+    """
+    survey = table[table["experiment"] == "surveyed_points"]
+    rows = survey[survey["detector"] == detector]
+    corrected = survey[survey["detector"].astype(str).str.startswith(f"{detector}+foot")]
+    label = corrected["detector"].iloc[0] if len(corrected) else None
+    extra = f" {label} (cm) |" if label else ""
     lines = [
-        f"| view | ours: mean error (cm), {detector} | median | p95 | detection rate | paper (cm) |",
-        "|---|---|---|---|---|---|",
+        f"| view | ours: {detector} mean error (cm) | median | p95 | detection rate |{extra} paper (cm) |",
+        "|---|---|---|---|---|" + ("---|" if label else "") + "---|",
     ]
     for k, view in enumerate(VIEW_ORDER):
         row = rows[rows["view"] == view]
         paper = list(PAPER_SURVEY_CM.items())[k]
+        fixed = corrected[corrected["view"] == view]
+        fixed_cell = f" {_fmt(fixed['mean_cm'].iloc[0]) if len(fixed) else 'n/a'} |" if label else ""
         if row.empty:
-            lines.append(f"| {view} | n/a | n/a | n/a | n/a | {paper[1]} ({paper[0]}) |")
+            lines.append(f"| {view} | n/a | n/a | n/a | n/a |{fixed_cell} {paper[1]} ({paper[0]}) |")
             continue
         r = row.iloc[0]
         lines.append(
             f"| {view} | {_fmt(r.mean_cm)} | {_fmt(r.median_cm)} | {_fmt(r.p95_cm)} | "
-            f"{_fmt(100 * r.detection_rate)} % | {paper[1]} ({paper[0]}) |"
+            f"{_fmt(100 * r.detection_rate)} % |{fixed_cell} {paper[1]} ({paper[0]}) |"
         )
     return "\n".join(lines)
 
