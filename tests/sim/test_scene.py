@@ -57,7 +57,7 @@ def test_invalid_scenes_name_the_field(scene_dict, edit, message):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(SceneError, match="no such scene file"):
+    with pytest.raises(SceneError, match="no such file"):
         load_scene(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("room: [unclosed")

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from lofi.io.session import SessionFileError, read_yaml
 
 SURFACES = ("wall_x0", "wall_x1", "wall_y0", "wall_y1", "floor", "ceiling")
 
@@ -180,13 +181,10 @@ class _Fields:
 
 def load_scene(path: str | Path) -> Scene:
     """Load and validate a scene file."""
-    path = Path(path)
-    if not path.is_file():
-        raise SceneError(f"{path}: no such scene file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise SceneError(f"{path}: not valid YAML ({err})") from err
+        data = read_yaml(path)
+    except SessionFileError as err:
+        raise SceneError(str(err)) from err
     return parse_scene(data, str(path))
 
 
