@@ -7,6 +7,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on a fixed set of examples, so a run is reproducible;
+# locally they explore new examples each time.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Keep ultralytics' settings, fonts and runs out of the repository and the user's home.
 os.environ.setdefault("LOFI_ULTRALYTICS_HOME", tempfile.mkdtemp(prefix="lofi-ultralytics-"))

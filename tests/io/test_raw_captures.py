@@ -162,3 +162,9 @@ def test_missing_file_and_folder_raise_one_clear_error(tmp_path):
         read_csi_log(tmp_path / "missing.csv")
     with pytest.raises(CsiReadError, match="not a file"):
         read_csi_log(tmp_path)
+
+
+def test_a_header_with_a_repeated_name_does_not_crash():
+    header = ESP_CSI_HEADER.replace("ampdu_cnt", "len")
+    log = read_text(header + "\n" + "\n".join(esp_csi_row(s) for s in range(3)) + "\n")
+    assert len(log) == 3 and "len_2" in log.table

@@ -97,8 +97,20 @@ HOST_TIME_COLUMN = "host_timestamp"
 
 
 def canonical_columns(header_fields: list[str]) -> list[str]:
-    """Map header field names to canonical names (unknown names pass through)."""
-    return [COLUMN_ALIASES.get(name.strip(), name.strip()) for name in header_fields]
+    """Map header field names to canonical names (unknown names pass through).
+
+    A name that repeats (a damaged header) keeps its first use; later ones get a
+    ``_2``, ``_3``... suffix so that every column stays addressable.
+    """
+    out: list[str] = []
+    for field in header_fields:
+        name = COLUMN_ALIASES.get(field.strip(), field.strip())
+        candidate, k = name, 1
+        while candidate in out:
+            k += 1
+            candidate = f"{name}_{k}"
+        out.append(candidate)
+    return out
 
 
 def classify_header(columns: list[str]) -> str:

@@ -246,19 +246,27 @@ def _to_number(column: pa.ChunkedArray, dtype: pa.DataType, pattern: str) -> tup
         return pc.cast(cleaned, dtype).to_numpy(), ok
 
 
+_HOST_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
+
+
 def _to_host_seconds(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Host wall-clock timestamps (``%Y-%m-%d %H:%M:%S.%f``) as float seconds."""
+    trimmed = pc.utf8_trim_whitespace(column)
     try:
-        stamps = pc.cast(pc.utf8_trim_whitespace(column), pa.timestamp("us"))
-        micros = stamps.cast(pa.int64()).to_numpy()
+        micros = pc.cast(trimmed, pa.timestamp("us")).cast(pa.int64()).to_numpy()
+        return micros / 1e6, np.ones(len(column), dtype=bool)
     except pa.ArrowInvalid:
-        parsed = pd.to_datetime(
-            pd.Series(column.to_pylist(), dtype=object), format="ISO8601", errors="coerce"
-        )
-        ok = parsed.notna().to_numpy()
-        micros = np.where(ok, parsed.to_numpy("datetime64[us]").astype(np.int64, copy=False), 0)
-        return micros / 1e6, ok
-    return micros / 1e6, np.ones(len(column), dtype=bool)
+        pass
+    ok = pc.match_substring_regex(trimmed, _HOST_TIME).to_numpy(zero_copy_only=False)
+    seconds = np.full(len(column), np.nan)
+    if ok.any():
+        text = pd.Series(np.asarray(trimmed.to_pylist(), dtype=object)[ok])
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        good = parsed.notna().to_numpy()
+        values = parsed.to_numpy("datetime64[us]").astype(np.int64) / 1e6
+        seconds[np.flatnonzero(ok)[good]] = values[good]
+        ok[np.flatnonzero(ok)[~good]] = False
+    return np.where(ok, seconds, 0.0), ok
 
 
 def _count(counter: Counter, reason: str, mask: np.ndarray) -> None:
