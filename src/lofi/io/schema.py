@@ -50,13 +50,6 @@ CSI_LOG_COLUMNS: tuple[Column, ...] = (
 #: ``block:index`` (``lltf:-26`` ... ``lltf:26``).
 
 
-def describe(columns: tuple[Column, ...]) -> str:
-    """A Markdown table of a schema, for docs and ``--help`` texts."""
-    lines = ["| column | dtype | unit | meaning |", "|---|---|---|---|"]
-    lines += [f"| {c.name} | {c.dtype} | {c.unit} | {c.description} |" for c in columns]
-    return "\n".join(lines)
-
-
 #: ``data/interim/<session>/detections.parquet``: one row per evaluated video frame.
 DETECTIONS_COLUMNS: tuple[Column, ...] = (
     Column("frame", "int64", "", "frame index in video.mp4"),

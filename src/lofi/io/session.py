@@ -21,7 +21,6 @@ import yaml
 
 from lofi.io.atomic import atomic_open
 
-SESSION_FILES = ("session.yaml", "csi.csv", "video.mp4", "frames.csv", "calibration.yaml")
 FRAMES_COLUMNS = ("frame", "t_host")
 
 
