@@ -2,7 +2,7 @@
 #   snakemake --cores 8                                      # paper scale (default)
 #   snakemake --cores 8 --configfile conf/pipeline/quick.yaml # or smoke.yaml
 # Stages so far: simulate raw sessions -> inspect their CSI logs; train the person
-# detector -> detect -> localize -> label quality.
+# detector -> detect -> localize -> label quality; csi -> align -> dataset.
 
 from pathlib import Path
 
@@ -17,6 +17,8 @@ validate(config, "workflow/schemas/pipeline.schema.yaml", set_default=True)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/labels.smk"
+include: "workflow/rules/csi.smk"
+include: "workflow/rules/dataset.smk"
 
 
 rule all:
@@ -26,3 +28,4 @@ rule all:
         expand("results/inspect/{session}.json", session=all_sessions()),
         expand("data/interim/{session}/positions.parquet", session=sorted(WALKS)),
         "results/label_quality.md",
+        f"{DATASET_DIR}/manifest.json",

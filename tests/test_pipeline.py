@@ -58,5 +58,10 @@ def test_smoke_pipeline_writes_sessions_that_read_back(tmp_path):
     assert "17.44" in report and "| bgsub |" in report
     assert (tmp_path / "results" / "figures" / "detectors_panel.png").stat().st_size > 10_000
     assert (tmp_path / "data" / "models" / "person_yolo.json").is_file()
+    manifest = json.loads((tmp_path / "data" / "processed" / "lab" / "manifest.json").read_text())
+    assert [e["session"] for e in manifest["sessions"]] == ["lab_walk_S1", "lab_walk_S2"]
+    for entry in manifest["sessions"]:
+        assert entry["frames"] > 1500 and entry["fill_method"] == "linear"
+        assert entry["label_valid"] + sum(entry["unlabelled_by_reason"].values()) == entry["frames"]
     again = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml", "-n")
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lofi import __version__
+from lofi.cli_ingest import add_ingest_commands
 from lofi.io.csi_reader import CsiReadError
 
 
@@ -410,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_labels(sub)
     _add_label_quality(sub)
     _add_train_detector(sub)
+    add_ingest_commands(sub)
     return parser
 
 

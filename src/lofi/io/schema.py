@@ -75,3 +75,47 @@ POSITIONS_COLUMNS: tuple[Column, ...] = (
     Column("valid", "bool", "", "usable label"),
     Column("reason", "string", "", "'' or no_person, outside_region, jump, corrupt_frame"),
 )
+
+#: Matrix columns (rows x 52 float32, one value per subcarrier -26..-1, +1..+26) of the
+#: CSI, aligned and data-set tables, stored as parquet fixed-size lists.
+CSI_MATRIX_COLUMNS: tuple[Column, ...] = (
+    Column("amplitude", "float32[52]", "int8 units", "|H| per subcarrier; NaN where lost and unfilled"),
+    Column("phase", "float32[52]", "rad", "sanitised phase: unwrapped, linear trend over index removed"),
+)
+
+#: ``data/interim/<session>/csi.parquet``: one row per sent ping (received or lost).
+CSI_COLUMNS: tuple[Column, ...] = (
+    Column("t_host", "float64", "s", "host time from the robust device-to-host clock fit"),
+    Column("t_host_raw", "float64", "s", "host timestamp as logged (NaN for lost rows)"),
+    Column("t_device", "float64", "s", "device time: counter unwrapped, jumps repaired"),
+    Column("seq", "Int64", "", "callback counter as logged (null for lost rows)"),
+    Column("rssi", "float32", "dBm", "received signal strength (filled like the CSI)"),
+    Column("lost", "bool", "", "row inserted for a lost packet (eq. 4)"),
+    Column("filled", "bool", "", "lost row whose values were filled"),
+    Column("outage", "bool", "", "lost row of a gap longer than max_gap_s (left NaN)"),
+    Column("segment", "int32", "", "continuous stretch; a gap over max_insert_s starts the next"),
+    *CSI_MATRIX_COLUMNS,
+)
+
+#: ``data/interim/<session>/aligned.parquet``: the CSI table plus the label of each row (eq. 5).
+ALIGNED_COLUMNS: tuple[Column, ...] = (
+    *CSI_COLUMNS,
+    Column("frame", "int64", "", "nearest camera frame within tolerance (-1: none)"),
+    Column("x_m", "float64", "m", "label x, region frame (NaN: no label)"),
+    Column("y_m", "float64", "m", "label y, region frame (NaN: no label)"),
+    Column("label_dt", "float64", "s", "t_host of the CSI row minus that of the frame (NaN: none)"),
+    Column("label_valid", "bool", "", "label and CSI both usable"),
+    Column(
+        "reason",
+        "string",
+        "",
+        "'' or no_frame_near, no_person, outside_region, jump, corrupt_frame, no_label, csi_missing",
+    ),
+    Column("subject", "string", "", "subject id (session.yaml)"),
+    Column("session", "string", "", "session id"),
+)
+
+
+def column_names(columns: tuple[Column, ...]) -> tuple[str, ...]:
+    """Names of a schema's columns, in order."""
+    return tuple(c.name for c in columns)

@@ -239,9 +239,16 @@ def _write_csi(
     scene, spec, subjects, motion, duration, host_start, device_start, rngs, folder, stats
 ) -> pd.DataFrame:
     sim = simulate_csi(scene, spec, subjects, motion, duration, host_start, device_start, rngs)
+    stats.pings_sent, stats.pings_logged = len(sim.ping.t_rx), int((~sim.ping.lost).sum())
+    stats.extra["drift_ppm"] = round(sim.ping.drift_ppm, 3)
+    return write_csi_log(scene, spec, sim, folder / "csi.csv")
+
+
+def write_csi_log(scene: Scene, spec: SessionSpec, sim: CsiSimulation, path: str | Path) -> pd.DataFrame:
+    """Write the logged pings of ``sim`` as an esp-radar ``csi.csv``; returns the truth per ping."""
     ping, rx, logged = sim.ping, sim.received, ~sim.ping.lost
     write_esp_radar_csv(
-        folder / "csi.csv",
+        path,
         rx.data,
         {
             "t_host": ping.host_s[logged],
@@ -252,8 +259,6 @@ def _write_csi(
             "mac": "1a:2b:3c:4d:5e:6f",
         },
     )
-    stats.pings_sent, stats.pings_logged = len(ping.t_rx), int(logged.sum())
-    stats.extra["drift_ppm"] = round(ping.drift_ppm, 3)
     rssi = np.full(len(ping.t_rx), np.nan)
     rssi[logged] = rx.rssi_dbm
     return pd.DataFrame(

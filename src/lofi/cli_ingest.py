@@ -1,0 +1,241 @@
+"""``lofi csi``, ``lofi align``, ``lofi dataset`` and ``lofi import-lofi`` (thin wrappers)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+INTERIM = Path("data/interim")
+
+
+def _interim(session: str, name: str) -> Path:
+    return INTERIM / Path(session).name / name
+
+
+def _cmd_csi(args: argparse.Namespace) -> int:
+    from lofi.csi.complete import CompletionOptions
+    from lofi.data.ingest import complete_session_csi, write_completed
+
+    options = CompletionOptions(
+        fill=args.fill,
+        rate_hz=args.rate_hz,
+        max_gap_s=args.max_gap_s,
+        max_insert_s=args.max_insert_s,
+        clock_jump_s=args.clock_jump_s,
+    )
+    completed, report = complete_session_csi(args.session, options)
+    out = Path(args.out) if args.out else _interim(args.session, "csi.parquet")
+    report_path = write_completed(out, completed, report)
+    print(format_csi_report(Path(args.session).name, report, out, report_path))
+    return 0
+
+
+def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> str:
+    """One-paragraph summary of a completion report."""
+    dropped = {k: v for k, v in report["dropped"].items() if v}
+    fit = report.get("host_fit") or {}
+    r = report
+    lines = [
+        f"{name}: {r['received']:,} pings received, {r['lost']:,} lost ({r['loss_pct']:.2f} %, "
+        f"f2 {r['rate_hz']:g} Hz {r['rate_source']}); {r['filled']:,} filled ({r['fill_method']}), "
+        f"{r['outage_rows']:,} left NaN in {r['outages']} outage(s) -> {out}",
+        f"  log lines skipped {report['lines_skipped']:,} {report['lines_skipped_by_reason'] or ''}".rstrip()
+        + "; "
+        f"rows dropped {dropped or 0}; clock jumps {report['clock_jumps']}; reordered {report['reordered']}; "
+        f"segments {report['segments']}",
+    ]
+    if fit:
+        lines.append(
+            f"  host clock fit: drift {fit['drift_ppm']:+.2f} ppm, "
+            f"residual rms {fit['residual_rms_ms']:.2f} ms "
+            f"(MAD {fit['residual_mad_ms']:.2f} ms, {fit['outliers']} outliers); report {report_path}"
+        )
+    else:
+        lines.append(f"  no host timestamps: the CSI cannot be aligned to video; report {report_path}")
+    return "\n".join(lines)
+
+
+def _cmd_align(args: argparse.Namespace) -> int:
+    from lofi.data.ingest import align_session, write_json
+    from lofi.io.tables import write_csi_table
+
+    csi = Path(args.csi) if args.csi else _interim(args.session, "csi.parquet")
+    positions = Path(args.positions) if args.positions else _interim(args.session, "positions.parquet")
+    aligned = align_session(args.session, csi, positions, args.tolerance_s)
+    out = Path(args.out) if args.out else _interim(args.session, "aligned.parquet")
+    write_csi_table(out, aligned.table, aligned.amplitude, aligned.phase)
+    write_json(out.with_suffix(".json"), aligned.summary)
+    s = aligned.summary
+    reasons = ", ".join(f"{k} {v:,}" for k, v in s["reasons"].items())
+    print(
+        f"{Path(args.session).name}: {s['rows']:,} CSI rows, {s['coverage_pct']:.1f} % labelled "
+        f"(tolerance {s['tolerance_s'] * 1e3:.1f} ms; {reasons}) -> {out}"
+    )
+    return 0
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from lofi.data.dataset import SessionInputs, build_dataset, load_dataset
+    from lofi.data.published import export_wiloc
+
+    out = Path(args.out_dir) / args.name
+    manifest = build_dataset(args.name, [SessionInputs.from_folder(f) for f in args.interim], out)
+    for entry in manifest["sessions"]:
+        print(
+            f"  {entry['session']}: {entry['frames']:,} frames, loss {entry['loss_pct']:.2f} % "
+            f"({entry['fill_method']}), labelled {entry['label_coverage_pct']:.1f} %, "
+            f"{entry['usable_windows']} usable 1-s windows"
+        )
+    print(
+        f"{args.name}: {len(manifest['sessions'])} sessions, {manifest['rows']:,} frames, "
+        f"{manifest['label_coverage_pct']:.1f} % labelled -> {out}"
+    )
+    if args.export_lofi:
+        count = export_wiloc(load_dataset(out), out / "wiloc.pkl")
+        print(f"  LoFi-compatible export: {count} records (-1000 pads) -> {out / 'wiloc.pkl'}")
+    return 0
+
+
+def _cmd_import_lofi(args: argparse.Namespace) -> int:
+    from lofi.data.published import import_pickle, import_raw_csvs
+
+    path = Path(args.path)
+    if path.is_dir():
+        sessions = import_raw_csvs(path, args.raw_dir, args.prefix)
+        print(f"{path}: {len(sessions)} raw session(s) without video -> {args.raw_dir}")
+        for session in sessions:
+            print(f"  {session}")
+        return 0
+    folders = import_pickle(path, args.interim_dir, args.trust_pickle, args.fill, args.max_gap_s, args.prefix)
+    print(f"{path}: {len(folders)} person(s) -> {args.interim_dir}; build a data set with:")
+    print(f"  lofi dataset NAME --interim {' '.join(str(f) for f in folders)}")
+    return 0
+
+
+def add_ingest_commands(sub: argparse._SubParsersAction) -> None:
+    """Register csi, align, dataset and import-lofi."""
+    _add_csi(sub)
+    _add_align(sub)
+    _add_dataset(sub)
+    _add_import(sub)
+
+
+def _add_csi(sub: argparse._SubParsersAction) -> None:
+    from lofi.csi.fill import FILL_METHODS
+
+    csi = sub.add_parser(
+        "csi",
+        help="complete a session's CSI: losses found (eq. 4), rows inserted and filled",
+        description=(
+            "Read SESSION/csi.csv, keep the ping replies (dominant MAC and sig_mode), drop duplicate rows, "
+            "repair device-clock jumps, find lost packets from device-time gaps (paper eq. 4), insert their "
+            "rows at evenly spaced times and fill them. Host times come from a robust device-to-host clock "
+            "fit. Writes data/interim/<session>/csi.parquet and a report csi.json beside it."
+        ),
+    )
+    csi.add_argument("session", help="raw session folder (csi.csv, session.yaml)")
+    csi.add_argument(
+        "--fill", choices=FILL_METHODS, default="linear", help="gap filling (default: %(default)s)"
+    )
+    csi.add_argument(
+        "--rate-hz", type=float, help="ping rate f2 (default: session.yaml csi_rate_hz, else estimated)"
+    )
+    csi.add_argument(
+        "--max-gap-s",
+        type=float,
+        default=0.5,
+        help="longer gaps stay NaN as outages (default: %(default)s s)",
+    )
+    csi.add_argument(
+        "--max-insert-s",
+        type=float,
+        default=60.0,
+        help="longer gaps get no rows and start a new segment (default: %(default)s s)",
+    )
+    csi.add_argument(
+        "--clock-jump-s",
+        type=float,
+        default=1.0,
+        help="device vs host interval mismatch that counts as a clock jump (default: %(default)s s)",
+    )
+    csi.add_argument("--out", help="output parquet (default: data/interim/<session>/csi.parquet)")
+    csi.set_defaults(func=_cmd_csi)
+
+
+def _add_align(sub: argparse._SubParsersAction) -> None:
+    align = sub.add_parser(
+        "align",
+        help="label every CSI row with the nearest camera frame (eq. 5)",
+        description=(
+            "Give each row of csi.parquet the position of the nearest camera frame (paper eq. 5) when it "
+            "lies within the tolerance, else label_valid=False with a reason. Writes aligned.parquet and "
+            "aligned.json (coverage, reasons, |label_dt| p95)."
+        ),
+    )
+    align.add_argument("session", help="raw session folder (its session.yaml gives camera_rate_hz)")
+    align.add_argument("--csi", help="csi.parquet (default: data/interim/<session>/csi.parquet)")
+    align.add_argument(
+        "--positions",
+        help="positions.parquet, or a CSV of t_host, x_m, y_m "
+        "(default: data/interim/<session>/positions.parquet)",
+    )
+    align.add_argument("--tolerance-s", type=float, help="largest |label_dt| (default: one camera period)")
+    align.add_argument("--out", help="output parquet (default: data/interim/<session>/aligned.parquet)")
+    align.set_defaults(func=_cmd_align)
+
+
+def _add_dataset(sub: argparse._SubParsersAction) -> None:
+    ds = sub.add_parser(
+        "dataset",
+        help="gather aligned sessions into one data set with a manifest",
+        description=(
+            "Concatenate the aligned sessions into data/processed/NAME/frames.parquet (amplitude and "
+            "phase as rows x 52 columns) and write manifest.json: per session its rows, subject, loss, "
+            "fill method, label coverage, reasons for unlabelled rows, usable 1-s windows, and the "
+            "source and config hashes."
+        ),
+    )
+    ds.add_argument("name", help="data set name")
+    ds.add_argument(
+        "--interim",
+        nargs="+",
+        required=True,
+        help="interim session folders (aligned.parquet, csi.json, aligned.json)",
+    )
+    ds.add_argument("--out-dir", default="data/processed", help="parent folder (default: %(default)s)")
+    ds.add_argument(
+        "--export-lofi", action="store_true", help="also write wiloc.pkl shaped like the published one"
+    )
+    ds.set_defaults(func=_cmd_dataset)
+
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
+    from lofi.csi.fill import FILL_METHODS
+
+    imp = sub.add_parser(
+        "import-lofi",
+        help="import the published LoFi data (raw CSV folder, wiloc.pkl or data_sequence.pkl)",
+        description=(
+            "PATH is a folder of raw per-person CSI logs (<person>/<name>.csv, 28-column esp-radar layout), "
+            "which become raw sessions without video, or a published pickle (wiloc.pkl, data_sequence.pkl), "
+            "which becomes one interim folder per person for `lofi dataset`. Pickles can run code "
+            "when loaded: they are read only with --trust-pickle, and then only plain data is rebuilt."
+        ),
+    )
+    imp.add_argument("path", help="folder of CSV logs, or a .pkl file")
+    imp.add_argument("--trust-pickle", action="store_true", help="allow loading a pickle you trust")
+    imp.add_argument("--raw-dir", default="data/raw", help="where CSV sessions go (default: %(default)s)")
+    imp.add_argument(
+        "--interim-dir", default="data/interim", help="where pickle data goes (default: %(default)s)"
+    )
+    imp.add_argument(
+        "--fill",
+        choices=[m for m in FILL_METHODS if m != "csibert"],
+        default="linear",
+        help="fill the -1000 pads",
+    )
+    imp.add_argument(
+        "--max-gap-s", type=float, default=0.5, help="longer pad runs stay NaN (default: %(default)s)"
+    )
+    imp.add_argument("--prefix", default="lofi", help="session name prefix (default: %(default)s)")
+    imp.set_defaults(func=_cmd_import_lofi)

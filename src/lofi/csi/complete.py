@@ -1,0 +1,267 @@
+"""CSI completion (paper step 5): from a parsed log to one row per sent ping.
+
+Steps, each counted in the report:
+
+1. keep the ping replies: the dominant transmitter MAC and, where logged, the
+   dominant ``sig_mode`` (beacons and other frames are non-HT, ``sig_mode`` 0);
+2. drop exact duplicate rows; of rows sharing a device time, keep the first;
+3. repair device-clock jumps and order the rows by device time;
+4. find lost packets from device-time gaps (eq. 4) and insert their rows at
+   evenly spaced times, ``lost=True``;
+5. map device to host time by a robust line (crystal drift, serial jitter);
+6. fill the lost rows (linear, spline, none); gaps longer than ``max_gap_s`` stay
+   NaN (``outage``), gaps longer than ``max_insert_s`` get no rows at all and start
+   a new ``segment``.
+
+Amplitude is ``|H|`` in raw int8 units; phase is sanitised (see :mod:`lofi.csi.phase`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lofi.csi.clock import ClockFit, fit_host_clock, repair_clock_jumps
+from lofi.csi.fill import fill_rows
+from lofi.csi.loss import estimate_rate_hz, missing_per_gap
+from lofi.csi.phase import sanitize_phase
+from lofi.io.csi_reader import CsiLog
+
+
+class CsiCompletionError(ValueError):
+    """A CSI log cannot be completed (e.g. no ping rows at all)."""
+
+
+@dataclass(frozen=True)
+class CompletionOptions:
+    """Settings of :func:`complete_csi`.
+
+    Attributes:
+        fill: linear, spline, none or csibert.
+        rate_hz: nominal ping rate f2 (Hz); None estimates it from the intervals.
+        max_gap_s: longest gap (s) that is filled; longer gaps stay NaN (``outage``).
+        max_insert_s: longest gap (s) that gets rows; longer ones start a new segment.
+        clock_jump_s: device/host interval mismatch (s) that counts as a clock jump.
+    """
+
+    fill: str = "linear"
+    rate_hz: float | None = None
+    max_gap_s: float = 0.5
+    max_insert_s: float = 60.0
+    clock_jump_s: float = 1.0
+
+
+@dataclass
+class CompletionReport:
+    """What :func:`complete_csi` found and did (all counts are rows)."""
+
+    rows_read: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    clock_jumps: int = 0
+    reordered: int = 0
+    rate_hz: float = float("nan")
+    rate_source: str = ""
+    received: int = 0
+    lost: int = 0
+    filled: int = 0
+    outage_rows: int = 0
+    outages: int = 0
+    segments: int = 1
+    fill_method: str = ""
+    host_fit: dict | None = None
+
+    @property
+    def loss_pct(self) -> float:
+        """Lost packets in % of the packets sent (received + lost)."""
+        sent = self.received + self.lost
+        return 100.0 * self.lost / sent if sent else float("nan")
+
+    def as_dict(self) -> dict:
+        """JSON-ready dictionary, with ``loss_pct``."""
+        return {**asdict(self), "loss_pct": round(self.loss_pct, 4)}
+
+
+@dataclass
+class CompletedCsi:
+    """One row per sent ping: scalar columns, amplitude and phase (rows x subcarriers), report."""
+
+    table: pd.DataFrame
+    amplitude: np.ndarray
+    phase: np.ndarray
+    subcarriers: np.ndarray
+    report: CompletionReport
+
+
+def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> CompletedCsi:
+    """Complete a parsed CSI log (see the module docstring for the steps)."""
+    options = options or CompletionOptions()
+    report = CompletionReport(rows_read=len(log.table), fill_method=options.fill)
+    table, csi = log.table.reset_index(drop=True), log.csi
+    dropped: Counter = Counter()
+    keep = _ping_rows(table, dropped) & _exact_duplicates(table, csi, dropped)
+    table, csi = table[keep].reset_index(drop=True), csi[keep]
+    if len(table) == 0:
+        raise CsiCompletionError(f"no CSI ping rows left of {report.rows_read} rows read ({dict(dropped)})")
+    t_host_raw = table["t_host"].to_numpy(np.float64)
+    t_logged = table["t_device"].to_numpy(np.float64)
+    t_device, jumps = repair_clock_jumps(t_logged, t_host_raw, options.clock_jump_s)
+    report.clock_jumps = len(jumps)
+    report.reordered = int(np.count_nonzero(np.diff(t_device) < 0))
+    order = np.argsort(t_device, kind="stable")
+    order = order[_first_of_each_time(t_device[order], dropped)]
+    report.dropped = {k: int(v) for k, v in dropped.items()}
+    table, csi, t_device, t_host_raw = table.iloc[order], csi[order], t_device[order], t_host_raw[order]
+    _set_rate(report, t_device, options.rate_hz)
+    grid = _insert_lost(t_device, report, options)
+    fit = fit_host_clock(t_device, t_host_raw)
+    report.host_fit = _fit_summary(fit)
+    return _assemble(table, csi, t_host_raw, grid, fit, log, report, options)
+
+
+def _ping_rows(table: pd.DataFrame, dropped: Counter) -> np.ndarray:
+    """Rows from the dominant transmitter with the dominant sig_mode (the ping replies)."""
+    keep = np.ones(len(table), dtype=bool)
+    for column, reason in (("mac", "other_mac"), ("sig_mode", "other_sig_mode")):
+        if column not in table.columns or table[column].isna().all() or len(table) == 0:
+            continue
+        values = table[column]
+        rule = values == values.mode(dropna=True).iloc[0]
+        rule = rule.fillna(False).to_numpy(bool)
+        dropped[reason] += int(np.count_nonzero(keep & ~rule))
+        keep &= rule
+    return keep
+
+
+def _exact_duplicates(table: pd.DataFrame, csi: np.ndarray, dropped: Counter) -> np.ndarray:
+    """False for rows that repeat an earlier row exactly (metadata and CSI)."""
+    keys = [c for c in ("t_device", "seq", "t_host", "rssi", "mac") if c in table.columns]
+    candidates = np.flatnonzero(table.duplicated(subset=keys, keep=False).to_numpy())
+    keep = np.ones(len(table), dtype=bool)
+    if len(candidates):
+        rows = table.iloc[candidates][keys].assign(_csi=[csi[i].tobytes() for i in candidates])
+        exact = rows.duplicated(keep="first").to_numpy()
+        keep[candidates[exact]] = False
+        dropped["duplicate_row"] += int(exact.sum())
+    return keep
+
+
+def _first_of_each_time(sorted_t: np.ndarray, dropped: Counter) -> np.ndarray:
+    """Of rows sharing a device time (sorted order), keep the first; count the others."""
+    repeat = np.concatenate([[False], np.diff(sorted_t) == 0])
+    dropped["duplicate_device_time"] += int(repeat.sum())
+    return ~repeat
+
+
+def _set_rate(report: CompletionReport, t_device: np.ndarray, rate_hz: float | None) -> None:
+    if rate_hz is not None:
+        report.rate_hz, report.rate_source = float(rate_hz), "given"
+        return
+    report.rate_hz, report.rate_source = estimate_rate_hz(t_device), "estimated"
+    if not np.isfinite(report.rate_hz):
+        report.rate_hz, report.rate_source = 0.0, "unknown"
+
+
+@dataclass
+class _Grid:
+    """Positions of received and inserted rows in the completed table."""
+
+    n_rows: int
+    received_at: np.ndarray
+    inserted_at: np.ndarray
+    t_device: np.ndarray
+    outage: np.ndarray
+    segment: np.ndarray
+
+
+def _insert_lost(t: np.ndarray, report: CompletionReport, options: CompletionOptions) -> _Grid:
+    """Eq. (4) per gap, then evenly spaced device times for the missing rows."""
+    n = len(t)
+    gap_s = np.diff(t)
+    k = missing_per_gap(t, report.rate_hz) if report.rate_hz > 0 and n > 1 else np.zeros(max(n - 1, 0), int)
+    breaks = gap_s > options.max_insert_s
+    k[breaks] = 0
+    received_at = np.arange(n) + np.concatenate([[0], np.cumsum(k)])
+    gap = np.repeat(np.arange(len(k)), k)
+    step = np.arange(len(gap)) - np.repeat(np.cumsum(k) - k, k) + 1
+    t_ins = t[gap] + step * gap_s[gap] / (k[gap] + 1)
+    inserted_at = received_at[gap] + step
+    n_rows = n + len(gap)
+    t_all = np.empty(n_rows)
+    t_all[received_at], t_all[inserted_at] = t, t_ins
+    outage = np.zeros(n_rows, dtype=bool)
+    outage[inserted_at] = gap_s[gap] > options.max_gap_s
+    segment = np.zeros(n_rows, dtype=np.int32)
+    segment[received_at[1:][breaks]] = 1
+    segment = np.cumsum(segment, dtype=np.int32)
+    report.received, report.lost = n, len(gap)
+    report.outage_rows = int(outage.sum())
+    report.outages = int(np.count_nonzero(k[gap_s > options.max_gap_s]))
+    report.segments = int(breaks.sum()) + 1
+    return _Grid(n_rows, received_at, inserted_at, t_all, outage, segment)
+
+
+def _fit_summary(fit: ClockFit | None) -> dict | None:
+    if fit is None:
+        return None
+    return {
+        "slope": fit.slope,
+        "drift_ppm": round(fit.drift_ppm, 3),
+        "residual_rms_ms": round(fit.residual_rms_ms, 3),
+        "residual_mad_ms": round(fit.residual_mad_ms, 3),
+        "used": fit.used,
+        "outliers": fit.outliers,
+    }
+
+
+def subcarrier_numbers(names: list[str]) -> np.ndarray:
+    """Subcarrier numbers from reader column names such as ``lltf:-26``."""
+    return np.array([int(name.rsplit(":", 1)[-1]) for name in names], dtype=np.int64)
+
+
+def _assemble(
+    table: pd.DataFrame,
+    csi: np.ndarray,
+    t_host_raw: np.ndarray,
+    grid: _Grid,
+    fit: ClockFit | None,
+    log: CsiLog,
+    report: CompletionReport,
+    options: CompletionOptions,
+) -> CompletedCsi:
+    n, width = grid.n_rows, csi.shape[1]
+    subcarriers = subcarrier_numbers(log.subcarriers)
+    amplitude = np.full((n, width), np.nan, dtype=np.float32)
+    phase = np.full((n, width), np.nan, dtype=np.float32)
+    amplitude[grid.received_at] = np.abs(csi)
+    phase[grid.received_at] = sanitize_phase(csi, subcarriers)
+    rssi = np.full(n, np.nan, dtype=np.float32)
+    rssi[grid.received_at] = table["rssi"].to_numpy(np.float32)
+    received = np.zeros(n, dtype=bool)
+    received[grid.received_at] = True
+    to_fill = ~received & ~grid.outage if options.fill != "none" else np.zeros(n, dtype=bool)
+    amplitude = fill_rows(grid.t_device, amplitude, received, to_fill, options.fill)
+    phase = fill_rows(grid.t_device, phase, received, to_fill, options.fill)
+    rssi = fill_rows(grid.t_device, rssi, received, to_fill, options.fill)
+    report.filled = int(to_fill.sum())
+    raw_host = np.full(n, np.nan)
+    raw_host[grid.received_at] = t_host_raw
+    seq = pd.array(np.full(n, pd.NA), dtype="Int64")
+    if "seq" in table.columns:
+        seq[grid.received_at] = table["seq"].to_numpy(np.int64)
+    scalars = pd.DataFrame(
+        {
+            "t_host": fit.host_time(grid.t_device) if fit else np.full(n, np.nan),
+            "t_host_raw": raw_host,
+            "t_device": grid.t_device,
+            "seq": seq,
+            "rssi": rssi,
+            "lost": ~received,
+            "filled": to_fill,
+            "outage": grid.outage,
+            "segment": grid.segment,
+        }
+    )
+    return CompletedCsi(scalars, amplitude, phase, subcarriers, report)

@@ -1,0 +1,1 @@
+"""Data sets: per-session ingest (CSI completion, alignment), the processed store, imports."""

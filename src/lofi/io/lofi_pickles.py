@@ -1,0 +1,160 @@
+"""The published LoFi pickles (``wiloc.pkl``, ``data_sequence.pkl``): guarded reading, and export.
+
+Loading a pickle can run arbitrary code, so :func:`load_published_pickle` refuses
+unless the caller says the file is trusted, and even then only rebuilds plain
+containers and numpy arrays (any other class in the stream is an error).
+
+Published shapes (a list with one dict per person):
+
+- ``data_sequence.pkl``: ``time`` (device counter, us), ``global_time`` (host
+  clock in the reference code's mis-scaled units), ``people``, ``magnitude`` and
+  ``phase`` (rows x 52; lost packets padded with -1000);
+- ``wiloc.pkl``: ``magnitude``, ``phase``, ``x``, ``y`` (m; -1000 where there is
+  no label), ``img_path``, ``time`` (us), ``people``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lofi.io.atomic import atomic_open
+
+PAD = -1000.0
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("builtins", "list"),
+    ("builtins", "dict"),
+    ("builtins", "tuple"),
+    ("_codecs", "encode"),
+}
+
+
+class PickleTrustError(PermissionError):
+    """A pickle was not marked as trusted, or asks to build something other than data."""
+
+
+class PublishedFormatError(ValueError):
+    """A published LoFi pickle does not have the expected shape."""
+
+
+class _DataOnlyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise PickleTrustError(f"the pickle asks for {module}.{name}, which is not plain data; refused")
+        return super().find_class(module, name)
+
+
+def load_published_pickle(path: str | os.PathLike[str], trust: bool) -> list[dict]:
+    """Read a published LoFi pickle; ``trust`` must be True (the user's explicit consent)."""
+    path = Path(path)
+    if not trust:
+        raise PickleTrustError(
+            f"{path}: loading a pickle can run code it contains; pass --trust-pickle only for a file "
+            "from a source you trust (it is converted once to parquet and never loaded again)"
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = _DataOnlyUnpickler(io.BufferedReader(handle)).load()
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as err:
+        raise PublishedFormatError(f"{path}: not a readable pickle ({err})") from err
+    return _check_records(data, path)
+
+
+def _check_records(data: object, path: Path) -> list[dict]:
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise PublishedFormatError(f"{path}: expected a list of per-person dicts, got {type(data).__name__}")
+    for i, record in enumerate(data):
+        missing = [k for k in ("magnitude", "phase", "time", "people") if k not in record]
+        if missing:
+            raise PublishedFormatError(f"{path}: record {i}: missing key(s) {', '.join(missing)}")
+    return data
+
+
+@dataclass
+class PublishedRecord:
+    """One person of a published pickle, pads turned into NaN (float64 / float32 arrays)."""
+
+    people: str
+    t_device_s: np.ndarray
+    amplitude: np.ndarray
+    phase: np.ndarray
+    x_m: np.ndarray | None
+    y_m: np.ndarray | None
+
+
+def to_record(raw: dict, index: int, where: str) -> PublishedRecord:
+    """Convert one published dict: -1000 pads become NaN; shapes are checked."""
+    amplitude = _padded_matrix(raw["magnitude"], f"{where}: record {index}: magnitude")
+    phase = _padded_matrix(raw["phase"], f"{where}: record {index}: phase")
+    time_us = np.asarray(raw["time"], dtype=np.float64).reshape(-1)
+    if not (len(amplitude) == len(phase) == len(time_us)):
+        raise PublishedFormatError(
+            f"{where}: record {index}: magnitude has {len(amplitude)} rows, "
+            f"phase {len(phase)}, time {len(time_us)}"
+        )
+    x = y = None
+    if "x" in raw and "y" in raw:
+        x, y = (_padded_vector(raw[k], len(time_us), f"{where}: record {index}: {k}") for k in ("x", "y"))
+    return PublishedRecord(str(raw["people"]), time_us / 1e6, amplitude, phase, x, y)
+
+
+def _padded_matrix(values: object, what: str) -> np.ndarray:
+    matrix = np.asarray(values, dtype=np.float32)
+    if matrix.ndim != 2:
+        raise PublishedFormatError(f"{what}: expected rows x subcarriers, got shape {matrix.shape}")
+    matrix[(matrix == PAD).all(axis=1)] = np.nan
+    return matrix
+
+
+def _padded_vector(values: object, rows: int, what: str) -> np.ndarray:
+    vector = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(vector) != rows:
+        raise PublishedFormatError(f"{what}: {len(vector)} values for {rows} rows")
+    vector[vector == PAD] = np.nan
+    return vector
+
+
+def write_wiloc_pickle(path: str | os.PathLike[str], records: list[dict]) -> None:
+    """Write records shaped like the published ``wiloc.pkl`` (see :func:`wiloc_record`)."""
+    with atomic_open(path, "wb") as handle:
+        pickle.dump(records, handle, protocol=4)
+
+
+def wiloc_record(
+    people: str,
+    t_device_s: np.ndarray,
+    amplitude: np.ndarray,
+    phase: np.ndarray,
+    x_m: np.ndarray,
+    y_m: np.ndarray,
+    frame: np.ndarray,
+    lost: np.ndarray,
+) -> dict:
+    """One person in the published layout: lost packets (filled or not), rows without CSI and
+    missing labels become -1000, as in the published file."""
+    missing = np.asarray(lost, dtype=bool) | ~np.isfinite(amplitude).all(axis=1)
+    magnitude = np.where(missing[:, None], PAD, amplitude).astype(np.float64)
+    phases = np.where(missing[:, None], PAD, np.nan_to_num(phase)).astype(np.float64)
+    unlabelled = ~(np.isfinite(x_m) & np.isfinite(y_m))
+    return {
+        "magnitude": magnitude,
+        "phase": phases,
+        "x": np.where(unlabelled, PAD, x_m).tolist(),
+        "y": np.where(unlabelled, PAD, y_m).tolist(),
+        "img_path": [PAD if f < 0 else f"frame_{int(f):06d}" for f in frame],
+        "time": np.round(np.asarray(t_device_s) * 1e6),
+        "people": people,
+    }

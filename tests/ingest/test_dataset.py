@@ -1,0 +1,63 @@
+"""The processed data set: one store + manifest, read back; the LoFi-compatible export."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from lofi.data.dataset import DatasetError, SessionInputs, build_dataset, load_dataset, usable_windows
+from lofi.data.published import export_wiloc
+from lofi.io.tables import read_csi_table
+
+
+def test_dataset_holds_every_session_and_the_manifest_explains_coverage(two_sessions, tmp_path):
+    manifest = build_dataset("demo", [SessionInputs.from_folder(f) for f in two_sessions], tmp_path / "demo")
+    data = load_dataset(tmp_path / "demo")
+    assert data.amplitude.shape == (len(data.frames), 52) and data.amplitude.dtype == np.float32
+    assert json.loads((tmp_path / "demo" / "manifest.json").read_text()) == manifest
+    for folder, entry in zip(two_sessions, manifest["sessions"], strict=True):
+        table, amplitude, _ = read_csi_table(folder / "aligned.parquet", aligned=True)
+        rows = data.session_rows(entry["session"])
+        np.testing.assert_array_equal(data.amplitude[rows], amplitude)
+        assert entry["frames"] == len(table) == rows.stop - rows.start
+        assert entry["label_valid"] == int(table["label_valid"].sum())
+        unlabelled = sum(entry["unlabelled_by_reason"].values())
+        assert entry["label_valid"] + unlabelled == entry["frames"]
+        assert entry["lost"] == int(table["lost"].sum()) and entry["fill_method"] == "linear"
+        assert len(entry["sources"]["csi_sha256"]) == 64 and entry["config_hash"]
+    assert manifest["sessions"][0]["subject"] == "S1"
+
+
+def test_usable_windows_counts_whole_valid_windows():
+    valid = np.ones(350, dtype=bool)
+    valid[150] = False
+    assert usable_windows(valid, 100) == 2
+
+
+def test_a_session_given_twice_or_missing_is_an_error(two_sessions, tmp_path):
+    inputs = SessionInputs.from_folder(two_sessions[0])
+    with pytest.raises(DatasetError, match="given twice"):
+        build_dataset("x", [inputs, inputs], tmp_path / "x")
+    with pytest.raises(DatasetError, match=r"csi\.json"):
+        SessionInputs.from_folder(tmp_path / "nothing")
+
+
+def test_lofi_export_has_the_published_shape(two_sessions, tmp_path):
+    build_dataset("demo", [SessionInputs.from_folder(f) for f in two_sessions], tmp_path / "demo")
+    data = load_dataset(tmp_path / "demo")
+    assert export_wiloc(data, tmp_path / "wiloc.pkl") == 2
+    with open(tmp_path / "wiloc.pkl", "rb") as handle:
+        records = pickle.load(handle)  # our own file, just written
+    first = records[0]
+    assert set(first) == {"magnitude", "phase", "x", "y", "img_path", "time", "people"}
+    rows = data.session_rows(data.manifest["sessions"][0]["session"])
+    assert first["magnitude"].shape == (rows.stop - rows.start, 52) and first["people"] == "S1"
+    lost = data.frames["lost"].to_numpy()[rows]
+    assert lost.any() and (first["magnitude"][lost] == -1000).all()
+    assert np.all(first["magnitude"][~lost] >= 0)
+    unlabelled = ~data.frames["label_valid"].to_numpy()[rows]
+    assert (np.array(first["x"])[unlabelled] == -1000).all()
+    assert np.all(np.array(first["x"])[~unlabelled] != -1000)
