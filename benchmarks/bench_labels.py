@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_FPS = 30.0
 
 
-def time_detector(session: Path, name: str, weights: str) -> tuple[float, int]:
+def time_detector(session: Path, name: str, weights: str, foot_point: str = "upright") -> tuple[float, int]:
     options = {"weights": weights} if name == "yolo" else {}
     detector = make_detector(name, **options)
     start = time.perf_counter()
     run = detect_session(session, detector, progress=False)
     calibration, region = load_calibration(read_yaml(session / "calibration.yaml"), "calibration.yaml")
-    positions = localize(run.table, calibration, region)
+    positions = localize(run.table, calibration, region, foot_point=foot_point)
     elapsed = time.perf_counter() - start
     assert isinstance(positions, pd.DataFrame)
     return len(run.table) / elapsed, len(run.table)
@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--session", help="an existing session folder (default: simulate 12 s)")
     parser.add_argument("--weights", default=str(ROOT / "data" / "models" / "person_yolo.pt"))
     parser.add_argument("--detectors", default="yolo,bgsub,haar,hog")
+    parser.add_argument(
+        "--foot-point", choices=("bottom_middle", "upright"), default="upright", help="(default: %(default)s)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         session = Path(args.session) if args.session else Path(tmp) / "bench"
@@ -59,7 +62,7 @@ def main() -> None:
             )
         for name in args.detectors.split(","):
             try:
-                fps, frames = time_detector(session, name, args.weights)
+                fps, frames = time_detector(session, name, args.weights, args.foot_point)
             except WeightsNotFoundError as err:
                 print(f"labels {name}: skipped ({err})")
                 continue

@@ -14,6 +14,9 @@ from lofi import __version__
 from lofi.cli_ingest import add_ingest_commands
 from lofi.io.csi_reader import CsiReadError
 
+#: Foot-point models of ``lofi.vision.localize`` (kept here so the CLI starts without OpenCV).
+FOOT_POINTS = ("bottom_middle", "upright")
+
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from lofi.io.inspect import format_summary, inspect_path
@@ -240,7 +243,13 @@ def _cmd_localize(args: argparse.Namespace) -> int:
         raise OSError(f"{detections_path}: no detections; run `lofi detect {args.session}` first")
     calibration_path = session / "calibration.yaml"
     calibration, region = load_calibration(read_yaml(calibration_path), str(calibration_path))
-    positions = localize(pd.read_parquet(detections_path), calibration, region, args.foot_offset_m)
+    positions = localize(
+        pd.read_parquet(detections_path),
+        calibration,
+        region,
+        args.foot_offset_m,
+        foot_point=args.foot_point,
+    )
     out = Path(args.out) if args.out else _interim(args.session, "positions.parquet")
     write_table(out, positions)
     counts = positions["reason"].replace("", "valid").value_counts().to_dict()
@@ -284,6 +293,13 @@ def _add_labels(sub: argparse._SubParsersAction) -> None:
         "--detections", help="detections parquet (default: data/interim/<session>/detections.parquet)"
     )
     loc.add_argument("--foot-offset-m", type=float, default=0.0, help="move labels away from the camera (m)")
+    loc.add_argument(
+        "--foot-point",
+        choices=FOOT_POINTS,
+        default="bottom_middle",
+        help="bottom_middle: the box's bottom-middle (paper eq. 3); upright: where the person's axis "
+        "through the vertical vanishing point meets the box bottom (needs intrinsics) (default: %(default)s)",
+    )
     loc.add_argument("--out", help="output parquet (default: data/interim/<session>/positions.parquet)")
     loc.set_defaults(func=_cmd_localize)
 
@@ -342,6 +358,7 @@ def _cmd_label_quality(args: argparse.Namespace) -> int:
         out_dir=Path(args.out_dir),
         progress=not args.quiet,
         fit_on=[Path(p) for p in args.fit_foot_offset_on or []],
+        foot_point=args.foot_point,
     )
     print(summary)
     return 0
@@ -367,6 +384,13 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
     lq.add_argument("--foot-offset-m", type=float, default=0.12, help="foot-point correction to evaluate (m)")
     lq.add_argument(
         "--fit-foot-offset-on", nargs="*", help="fit the correction on these sessions (other people) instead"
+    )
+    lq.add_argument(
+        "--foot-point",
+        choices=FOOT_POINTS,
+        default="upright",
+        help="foot-point model of the corrected labels (the plain ones are always bottom_middle) "
+        "(default: %(default)s)",
     )
     lq.add_argument("--out-dir", default="results", help="output folder (default: %(default)s)")
     lq.add_argument("--quiet", action="store_true", help="no progress bars")

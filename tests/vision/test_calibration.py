@@ -112,3 +112,34 @@ def test_nan_pixels_map_to_nan():
     )
     out = calib.to_floor(np.array([[5.0, 5.0], [np.nan, np.nan]]))
     assert np.allclose(out[0], [0.5, 0.5]) and np.isnan(out[1]).all()
+
+
+@pytest.mark.parametrize("view", ["paper", "side", "corner"])
+def test_camera_pose_recovers_the_camera_position_and_vertical_vanishing_point(view):
+    model = camera(view)
+    corners = SCENE.region.corners
+    pixels = model.project(np.c_[SCENE.region.to_room(corners), np.zeros(4)])
+    pose = Calibration(pixels, corners, model.size_px, Lens(model.K, model.dist)).camera_pose()
+    expected = model.C - [*SCENE.region.origin_m, 0.0]
+    assert np.allclose(pose.position, expected, atol=0.01)
+    assert np.allclose(pose.nadir, expected[:2], atol=0.01)
+    # A vertical pole's image passes through the vanishing point (ideal pixels).
+    lens = Lens(model.K, model.dist)
+    pole = np.array([[0.4, 1.0, 0.0], [0.4, 1.0, 1.7]])
+    ends = lens.undistort(model.project(np.c_[SCENE.region.to_room(pole[:, :2]), pole[:, 2]]))
+    line = np.cross(np.r_[ends[0], 1.0], np.r_[ends[1], 1.0])
+    vp = pose.vertical_vanishing_point
+    assert abs(line @ vp) / (np.linalg.norm(line[:2]) * abs(vp[2])) < 0.5  # pixels
+
+
+def test_lens_distort_inverts_undistort():
+    model = camera("paper")
+    lens = Lens(model.K, model.dist)
+    pixels = np.array([[100.0, 80.0], [320.0, 240.0], [540.0, 400.0]])  # undistort iterates: not the corners
+    assert np.allclose(lens.distort(lens.undistort(pixels)), pixels, atol=0.05)
+
+
+def test_camera_pose_needs_intrinsics():
+    pixels = np.array([[0, 0], [100, 0], [100, 400], [0, 400]], float)
+    with pytest.raises(CalibrationError, match="intrinsics"):
+        Calibration(pixels, pixels / 100).camera_pose()

@@ -81,6 +81,19 @@ def test_positions_schema(session, tmp_path):
     positions = pd.read_parquet(tmp_path / "p.parquet")
     assert list(positions.columns) == [c.name for c in POSITIONS_COLUMNS]
     assert set(positions["reason"]) <= {"", "no_person", "outside_region", "jump", "corrupt_frame"}
+    upright = ["--foot-point", "upright", "--foot-offset-m", "0.2", "--out", str(tmp_path / "u.parquet")]
+    assert main(["localize", str(tmp_path / "s"), "--detections", str(tmp_path / "d.parquet"), *upright]) == 0
+    moved = pd.read_parquet(tmp_path / "u.parquet")
+    assert list(moved.columns) == list(positions.columns)
+    found = positions["reason"] != "no_person"
+    assert not np.allclose(moved.loc[found, "x_m"], positions.loc[found, "x_m"])
+
+
+def test_cli_foot_point_choices_match_the_library():
+    from lofi.cli import FOOT_POINTS as CLI_FOOT_POINTS
+    from lofi.vision.localize import FOOT_POINTS
+
+    assert CLI_FOOT_POINTS == FOOT_POINTS
 
 
 def test_frame_count_mismatch_names_both_counts(session, tmp_path):

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pytest
 
-from lofi.vision.calibration import Calibration
+from lofi.sim.camera import CameraModel
+from lofi.sim.scene import load_scene
+from lofi.vision.calibration import Calibration, CalibrationError, Lens
 from lofi.vision.detectors import Detections, select_person
-from lofi.vision.localize import fit_foot_offset, foot_pixels, localize
+from lofi.vision.localize import (
+    away_from_camera,
+    away_from_nadir,
+    fit_foot_offset,
+    foot_pixels,
+    localize,
+    upright_foot_pixels,
+)
+
+SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
 
 
 def test_eq1_keeps_the_most_confident_person_only():
@@ -85,3 +99,79 @@ def test_fitted_foot_offset_recovers_a_known_bias():
     )
     truth = pos[["x_m", "y_m"]].to_numpy() - [0.0, 0.15]
     assert np.allclose(fit_foot_offset(pos, truth, unit_calibration()), 0.15)
+
+
+def scene_calibration(view: str) -> tuple[CameraModel, Calibration]:
+    """The lab camera of ``view`` and its exact floor calibration (with the lens)."""
+    model = CameraModel.from_scene(SCENE.camera(view))
+    corners = SCENE.region.corners
+    pixels = model.project(np.c_[SCENE.region.to_room(corners), np.zeros(4)])
+    return model, Calibration(pixels, corners, model.size_px, Lens(model.K, model.dist))
+
+
+def cylinder_box(model: CameraModel, xy: np.ndarray, radius: float, height: float = 1.7) -> list[float]:
+    """Image box (xyxy) of an upright cylinder standing at floor point ``xy`` (region frame)."""
+    angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+    heights = np.linspace(0, height, 18)
+    points = np.array(
+        [[xy[0] + radius * np.cos(a), xy[1] + radius * np.sin(a), h] for a in angles for h in heights]
+    )
+    pixels = model.project(np.c_[SCENE.region.to_room(points[:, :2]), points[:, 2]])
+    return [*pixels.min(axis=0), *pixels.max(axis=0)]
+
+
+@pytest.mark.parametrize("view", ["paper", "side", "corner"])
+def test_upright_foot_point_removes_the_off_centre_error_of_the_bottom_middle(view):
+    model, calibration = scene_calibration(view)
+    radius = 0.15
+    points = np.array([[0.2, 0.5], [1.6, 0.5], [0.2, 4.3], [1.6, 4.3], [0.9, 2.4]])
+    boxes = [cylinder_box(model, p, radius) for p in points]
+    table = detections(boxes, list(10.0 * np.arange(len(points))))
+    errors = {}
+    for foot_point in ("bottom_middle", "upright"):
+        pos = localize(table, calibration, foot_offset_m=radius, foot_point=foot_point)
+        errors[foot_point] = np.linalg.norm(pos[["x_m", "y_m"]].to_numpy() - points, axis=1)
+    assert errors["upright"].max() < 0.04
+    assert errors["bottom_middle"].max() > 0.10
+    assert pos["foot_u"].notna().all() and pos["valid"].all()
+
+
+def test_upright_foot_point_of_a_centred_box_is_its_bottom_middle_and_nan_stays_nan():
+    _, calibration = scene_calibration("paper")
+    vp = calibration.camera_pose().vertical_vanishing_point
+    u_vp = calibration.lens.distort((vp[:2] / vp[2])[None])[0, 0]
+    boxes = np.array([[u_vp - 20, 100, u_vp + 20, 300], [np.nan] * 4])
+    feet = upright_foot_pixels(boxes, calibration)
+    assert np.allclose(feet[0], foot_pixels(boxes)[0], atol=0.5)
+    assert np.isnan(feet[1]).all()
+
+
+def test_upright_needs_intrinsics_and_unknown_models_are_rejected():
+    table = detections([[40, 0, 60, 100]], [0.0])
+    with pytest.raises(CalibrationError, match="intrinsics"):
+        localize(table, unit_calibration(), foot_point="upright")
+    with pytest.raises(ValueError, match="unknown foot point"):
+        localize(table, unit_calibration(), foot_point="centre")
+
+
+def test_away_from_nadir_points_from_below_the_camera():
+    _, calibration = scene_calibration("paper")
+    nadir = calibration.camera_pose().nadir
+    away = away_from_nadir(calibration, np.array([[0.0, 2.0], [3.0, 0.0]]) + nadir)
+    assert np.allclose(away, [[0.0, 1.0], [1.0, 0.0]], atol=1e-9)
+
+
+@pytest.mark.parametrize("foot_point", ["bottom_middle", "upright"])
+def test_fitted_foot_offset_recovers_a_known_bias_for_both_models(foot_point):
+    model, calibration = scene_calibration("side")
+    points = np.array([[0.3, 1.0], [1.2, 2.5], [0.8, 4.0]])
+    boxes = [cylinder_box(model, p, 0.15) for p in points]
+    pos = localize(detections(boxes, [0.0, 1.0, 2.0]), calibration, foot_point=foot_point)
+    floor = pos[["x_m", "y_m"]].to_numpy()
+    feet = pos[["foot_u", "foot_v"]].to_numpy()
+    if foot_point == "upright":
+        away = away_from_nadir(calibration, floor)
+    else:
+        away = away_from_camera(calibration, feet, floor)
+    truth = floor + 0.2 * away
+    assert np.allclose(fit_foot_offset(pos, truth, calibration, foot_point), 0.2)

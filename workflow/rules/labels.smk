@@ -76,11 +76,12 @@ rule localize:
     params:
         session=lambda wc: f"{RAW}/{wc.session}",
         offset=LABELS["foot_offset_m"],
+        foot_point=LABELS["foot_point"],
     log:
         "results/logs/localize/{session}.log",
     shell:
         "lofi localize {params.session} --detections {input.detections} --foot-offset-m {params.offset} "
-        "--out {output} > {log} 2>&1"
+        "--foot-point {params.foot_point} --out {output} > {log} 2>&1"
 
 
 rule label_quality:
@@ -99,9 +100,11 @@ rule label_quality:
         walks=" ".join(f"{RAW}/{s}" for s in sorted(WALKS)),
         detectors=",".join(config["label_quality"]["detectors"]),
         fit=" ".join(f"{RAW}/{s}" for s in sorted(DETTRAIN)),
+        foot_point=LABELS["foot_point"],
     threads: 2
     log:
         "results/logs/label_quality.log",
     shell:
         "lofi label-quality --survey {params.survey} --walk {params.walks} --detectors {params.detectors} "
-        "--weights {input.weights} --fit-foot-offset-on {params.fit} --out-dir results --quiet > {log} 2>&1"
+        "--weights {input.weights} --fit-foot-offset-on {params.fit} --foot-point {params.foot_point} "
+        "--out-dir results --quiet > {log} 2>&1"

@@ -27,7 +27,7 @@ def survey_table(table: pd.DataFrame, detector: str) -> str:
     """
     survey = table[table["experiment"] == "surveyed_points"]
     rows = survey[survey["detector"] == detector]
-    corrected = survey[survey["detector"].astype(str).str.startswith(f"{detector}+foot")]
+    corrected = survey[survey["detector"].astype(str).str.startswith(f"{detector}+")]
     label = corrected["detector"].iloc[0] if len(corrected) else None
     extra = f" {label} (cm) |" if label else ""
     lines = [

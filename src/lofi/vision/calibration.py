@@ -44,6 +44,31 @@ class Lens:
         pts = np.asarray(pixels, dtype=np.float64).reshape(-1, 1, 2)
         return cv2.undistortPoints(pts, self.K, self.dist, P=self.K).reshape(-1, 2)
 
+    def distort(self, ideal: np.ndarray) -> np.ndarray:
+        """Ideal pinhole pixels (N x 2) -> distorted pixels (N x 2), the inverse of :meth:`undistort`."""
+        ideal = np.asarray(ideal, dtype=np.float64).reshape(-1, 2)
+        rays = np.c_[(ideal - self.K[:2, 2]) / np.diag(self.K)[:2], np.ones(len(ideal))]
+        projected, _ = cv2.projectPoints(rays.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), self.K, self.dist)
+        return projected.reshape(-1, 2)
+
+
+@dataclass(frozen=True)
+class CameraPose:
+    """Where the camera is over the floor and where vertical lines meet in the image.
+
+    ``position`` is the camera centre in floor coordinates (m; ``abs(z)`` is its height);
+    ``vertical_vanishing_point`` is the homogeneous ideal-pixel point (3,) that the
+    images of all vertical lines (an upright person's axis) pass through.
+    """
+
+    position: np.ndarray
+    vertical_vanishing_point: np.ndarray
+
+    @property
+    def nadir(self) -> np.ndarray:
+        """The floor point (m) straight below the camera."""
+        return self.position[:2]
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -86,13 +111,28 @@ class Calibration:
             np.asarray(floor, np.float64).reshape(-1, 1, 2), np.linalg.inv(self.H)
         )
         ideal = ideal.reshape(-1, 2)
+        return ideal if self.lens is None else self.lens.distort(ideal)
+
+    def camera_pose(self) -> CameraPose:
+        """Camera centre and vertical vanishing point from the homography and the intrinsics.
+
+        The floor-to-image homography is ``K [r1 r2 t]`` up to scale (floor at z = 0);
+        its columns give the rotation's first two columns and the translation, so
+        ``r3 = r1 x r2`` is the floor normal (its image ``K r3`` is the vertical
+        vanishing point) and the camera centre is ``-R^T t``. With noisy anchors
+        ``r1`` and ``r2`` are not exactly orthonormal; their mean length sets the
+        scale. Needs intrinsics (``CalibrationError`` without them).
+        """
         if self.lens is None:
-            return ideal
-        rays = np.c_[(ideal - self.lens.K[:2, 2]) / np.diag(self.lens.K)[:2], np.ones(len(ideal))]
-        projected, _ = cv2.projectPoints(
-            rays.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), self.lens.K, self.lens.dist
-        )
-        return projected.reshape(-1, 2)
+            raise CalibrationError("the camera pose needs intrinsics (fx, fy, cx, cy) in calibration.yaml")
+        M = np.linalg.inv(self.lens.K) @ np.linalg.inv(self.H)
+        scale = 2.0 / (np.linalg.norm(M[:, 0]) + np.linalg.norm(M[:, 1]))
+        r1, r2, t = (scale * M).T
+        if t[2] < 0:  # the floor lies in front of the camera
+            r1, r2, t = -r1, -r2, -t
+        R = np.c_[r1, r2, np.cross(r1, r2)]
+        position = -R.T @ t
+        return CameraPose(position, self.lens.K @ R[:, 2])
 
     def reprojection_error_m(self) -> np.ndarray:
         """Per-anchor floor distance (m) between each anchor and where its pixel maps."""

@@ -11,21 +11,30 @@ import pandas as pd
 from lofi.io.session import read_video_frames, read_yaml
 from lofi.report.label_quality import detector_panel, error_map, write_report
 from lofi.vision.calibration import load_calibration, region_size
-from lofi.vision.localize import fit_foot_offset
+from lofi.vision.localize import fit_foot_offset, localize
 from lofi.vision.study import Evaluated, evaluate, score_positions
 
 PANEL_POINT = 4  # the surveyed point shown in the detector panel
 
 
-def fitted_foot_offset(sessions: list[Path], detector: str, options: dict, progress: bool) -> float:
-    """Median along-view label error (m) of ``detector`` on sessions with truth (other people)."""
+def fitted_foot_offset(
+    sessions: list[Path],
+    detector: str,
+    options: dict,
+    progress: bool,
+    foot_point: str = "bottom_middle",
+) -> float:
+    """Median along-view label error (m) of ``detector`` on sessions with truth (other people).
+
+    One value for all sessions and views, for the ``foot_point`` model.
+    """
     errors = []
     for session in sessions:
-        result = evaluate(session, detector, options, progress=progress)
+        result = evaluate(session, detector, options, progress=progress, foot_point=foot_point)
         truth = pd.read_parquet(session / "truth" / "frames.parquet").set_index("frame")
         xy = truth.loc[result.positions["frame"], ["x_m", "y_m"]].to_numpy()
         calibration, _ = load_calibration(read_yaml(session / "calibration.yaml"), str(session))
-        errors.append(fit_foot_offset(result.positions, xy, calibration))
+        errors.append(fit_foot_offset(result.positions, xy, calibration, foot_point))
     return float(np.nanmedian(np.concatenate(errors)))
 
 
@@ -38,34 +47,43 @@ def run_label_study(
     out_dir: Path,
     progress: bool = True,
     fit_on: list[Path] | None = None,
+    foot_point: str = "bottom_middle",
 ) -> str:
     """Score every detector on the survey sessions and the pipeline labels on the walks.
 
-    With ``fit_on`` (sessions of other people), the foot-point correction for the
-    first detector is fitted there instead of taking ``foot_offset_m``.
+    Every detector is scored with the plain bottom-middle foot point (paper eq. 3).
+    The first detector is also scored corrected: ``foot_point`` model plus
+    ``foot_offset_m``, or, with ``fit_on`` (sessions of other people), the offset
+    fitted there for that model.
     """
     rows, panel_runs = [], {}
     fitted_note = ""
     if fit_on:
         first = {"weights": weights} if detectors[0] == "yolo" else {}
-        foot_offset_m = round(fitted_foot_offset(fit_on, detectors[0], first, progress), 3)
+        foot_offset_m = round(fitted_foot_offset(fit_on, detectors[0], first, progress, foot_point), 3)
         fitted_note = (
-            f"foot-point correction {foot_offset_m} m fitted on {len(fit_on)} detector-training sessions"
+            f"foot-point correction ({foot_point} foot point) {foot_offset_m} m fitted on "
+            f"{len(fit_on)} detector-training sessions (one value for every view)"
         )
+    label = corrected_label(detectors[0], foot_point, foot_offset_m)
     for session in survey:
         for det in detectors:
             options = {"weights": weights} if det == "yolo" else {}
             result = evaluate(session, det, options, progress=progress)
             rows += [q.row() for q in result.qualities]
             panel_runs[(det, session)] = result
-            if det == detectors[0] and foot_offset_m:
-                corrected = evaluate(session, det, options, foot_offset_m=foot_offset_m, progress=progress)
-                rows += [{**q.row(), "detector": f"{det}+foot{foot_offset_m:g}"} for q in corrected.qualities]
+            if det == detectors[0] and label:
+                corrected = evaluate(
+                    session, det, options, foot_offset_m=foot_offset_m, progress=progress,
+                    foot_point=foot_point, run=result.run,
+                )  # fmt: skip
+                rows += [{**q.row(), "detector": label} for q in corrected.qualities]
     for session in walks:
         interim = Path("data/interim") / session.name
         positions = pd.read_parquet(interim / "positions.parquet")
         detections = pd.read_parquet(interim / "detections.parquet")
         rows.append(score_positions(session, positions, detections, "pipeline", float("nan")).row())
+        rows += _walk_variants(session, detections, detectors[0], label, foot_point, foot_offset_m)
     table = pd.DataFrame(rows)
     surveyed = table[table["experiment"] == "surveyed_points"]
     plain = surveyed[surveyed["detector"].isin(detectors)]
@@ -75,6 +93,36 @@ def run_label_study(
     _figures(survey, walks, detectors, panel_runs, out_dir / "figures")
     report = out_dir / "label_quality.md"
     return f"wrote {report} ({len(table)} rows); best detector at the surveyed points: {best}"
+
+
+def _walk_variants(
+    session: Path,
+    detections: pd.DataFrame,
+    first: str,
+    label: str,
+    foot_point: str,
+    foot_offset_m: float,
+) -> list[dict]:
+    """All-frames rows of a walk's detections, plain (bottom-middle) and, for the first
+    detector, corrected like the survey sessions."""
+    calibration_file = session / "calibration.yaml"
+    calibration, region = load_calibration(read_yaml(calibration_file), str(calibration_file))
+    name = str(detections["detector"].iloc[0]) if len(detections) else "detector"
+    variants = [(name, "bottom_middle", 0.0)]
+    if label and name == first:
+        variants.append((label, foot_point, foot_offset_m))
+    rows = []
+    for det, model, offset in variants:
+        positions = localize(detections, calibration, region, offset, foot_point=model)
+        rows.append(score_positions(session, positions, detections, det, float("nan")).row())
+    return rows
+
+
+def corrected_label(detector: str, foot_point: str, foot_offset_m: float) -> str:
+    """Detector name of the corrected rows (``""`` when nothing is corrected)."""
+    if foot_point == "bottom_middle":
+        return f"{detector}+foot{foot_offset_m:g}" if foot_offset_m else ""
+    return f"{detector}+{foot_point}" + (f"+foot{foot_offset_m:g}" if foot_offset_m else "")
 
 
 def _notes(table: pd.DataFrame, detectors: list[str]) -> list[str]:
@@ -91,7 +139,7 @@ def _notes(table: pd.DataFrame, detectors: list[str]) -> list[str]:
             f"detection {100 * f['detection_rate'].mean():.0f} %, "
             f"wrong object {100 * f['wrong_object_rate'].mean():.0f} %, {f['fps'].mean():.0f} frames/s"
         )
-    corrected = [d for d in survey.groups if "+foot" in str(d)]
+    corrected = [d for d in survey.groups if "+" in str(d)]
     for name in corrected:
         base = name.split("+")[0]
         before = frames.get_group(base)["mean_cm"].mean()

@@ -9,7 +9,7 @@ import pandas as pd
 
 from lofi.io.session import read_yaml
 from lofi.vision.calibration import load_calibration
-from lofi.vision.detect import detect_session
+from lofi.vision.detect import DetectRun, detect_session
 from lofi.vision.detectors import make_detector
 from lofi.vision.localize import localize
 from lofi.vision.quality import Quality, all_frames_quality, surveyed_points_quality
@@ -25,6 +25,7 @@ class Evaluated:
     qualities: list[Quality]
     positions: pd.DataFrame
     detections: pd.DataFrame
+    run: DetectRun | None = None
 
 
 def evaluate(
@@ -34,21 +35,28 @@ def evaluate(
     stride: int | None = None,
     foot_offset_m: float = 0.0,
     progress: bool = True,
+    foot_point: str = "bottom_middle",
+    run: DetectRun | None = None,
 ) -> Evaluated:
-    """Detect, localize and score one session (all frames; surveyed points when present)."""
+    """Detect, localize and score one session (all frames; surveyed points when present).
+
+    ``run`` reuses the detections of an earlier evaluation of the same session and
+    detector (to score another foot-point model or offset without detecting again).
+    """
     meta = read_yaml(session / "session.yaml")
     calibration_file = session / "calibration.yaml"
     calibration, region = load_calibration(read_yaml(calibration_file), str(calibration_file))
-    step = stride or DEFAULT_STRIDE.get(detector, 1)
-    run = detect_session(session, make_detector(detector, **(options or {})), step, progress)
-    positions = localize(run.table, calibration, region, foot_offset_m)
+    if run is None:
+        step = stride or DEFAULT_STRIDE.get(detector, 1)
+        run = detect_session(session, make_detector(detector, **(options or {})), step, progress)
+    positions = localize(run.table, calibration, region, foot_offset_m, foot_point=foot_point)
     truth = pd.read_parquet(session / "truth" / "frames.parquet")
     view = str(meta.get("camera_view", "?"))
     args = (positions, truth, run.table, session.name, view, detector, run.fps)
     qualities = [all_frames_quality(*args)]
     if (truth["point"] >= 0).any():
         qualities.append(surveyed_points_quality(*args))
-    return Evaluated(qualities, positions, run.table)
+    return Evaluated(qualities, positions, run.table, run)
 
 
 def score_positions(
