@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -233,6 +234,7 @@ def _cmd_localize(args: argparse.Namespace) -> int:
 
     from lofi.io.session import read_yaml, write_table
     from lofi.vision.calibration import load_calibration
+    from lofi.vision.foot_correction import read_foot_correction
     from lofi.vision.localize import localize
 
     session = Path(args.session)
@@ -243,11 +245,14 @@ def _cmd_localize(args: argparse.Namespace) -> int:
         raise OSError(f"{detections_path}: no detections; run `lofi detect {args.session}` first")
     calibration_path = session / "calibration.yaml"
     calibration, region = load_calibration(read_yaml(calibration_path), str(calibration_path))
+    offset = args.foot_offset_m
+    if args.foot_offset_from:
+        offset = read_foot_correction(args.foot_offset_from, args.foot_point).foot_offset_m
     positions = localize(
         pd.read_parquet(detections_path),
         calibration,
         region,
-        args.foot_offset_m,
+        offset,
         foot_point=args.foot_point,
     )
     out = Path(args.out) if args.out else _interim(args.session, "positions.parquet")
@@ -292,7 +297,13 @@ def _add_labels(sub: argparse._SubParsersAction) -> None:
     loc.add_argument(
         "--detections", help="detections parquet (default: data/interim/<session>/detections.parquet)"
     )
-    loc.add_argument("--foot-offset-m", type=float, default=0.0, help="move labels away from the camera (m)")
+    offset = loc.add_mutually_exclusive_group()
+    offset.add_argument(
+        "--foot-offset-m", type=float, default=0.0, help="move labels away from the camera (m)"
+    )
+    offset.add_argument(
+        "--foot-offset-from", metavar="JSON", help="the offset fitted by `lofi fit-foot-offset`"
+    )
     loc.add_argument(
         "--foot-point",
         choices=FOOT_POINTS,
@@ -347,8 +358,14 @@ def _add_train_detector(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_label_quality(args: argparse.Namespace) -> int:
+    from lofi.vision.foot_correction import read_foot_correction
     from lofi.vision.labelstudy import run_label_study
 
+    if args.foot_offset_from:
+        correction = read_foot_correction(args.foot_offset_from, args.foot_point)
+        args.foot_offset_m, offset_note = correction.foot_offset_m, correction.note()
+    else:
+        offset_note = ""
     summary = run_label_study(
         survey=[Path(p) for p in args.survey],
         walks=[Path(p) for p in args.walk or []],
@@ -359,9 +376,43 @@ def _cmd_label_quality(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         fit_on=[Path(p) for p in args.fit_foot_offset_on or []],
         foot_point=args.foot_point,
+        offset_note=offset_note,
     )
     print(summary)
     return 0
+
+
+def _cmd_fit_foot_offset(args: argparse.Namespace) -> int:
+    from lofi.vision.foot_correction import FootCorrection, write_foot_correction
+    from lofi.vision.labelstudy import fitted_foot_offset
+
+    options = {"weights": args.weights, "imgsz": args.imgsz} if args.detector == "yolo" else {}
+    sessions = [Path(p) for p in args.session]
+    offset = fitted_foot_offset(sessions, args.detector, options, not args.quiet, args.foot_point)
+    correction = FootCorrection(round(offset, 3), args.foot_point, args.detector, [str(p) for p in sessions])
+    write_foot_correction(args.out, correction)
+    print(f"{correction.note()} -> {args.out}")
+    return 0
+
+
+def _add_fit_foot_offset(sub: argparse._SubParsersAction) -> None:
+    fit = sub.add_parser(
+        "fit-foot-offset",
+        help="fit the foot-point correction on sessions with truth (other people)",
+        description=(
+            "Detect and localize the person in sessions with truth (the detector-training sessions: other "
+            "people than the benchmark's), and write the median along-view label error as the offset that "
+            "`lofi localize --foot-offset-from` applies."
+        ),
+    )
+    fit.add_argument("--session", action="append", required=True, help="session with truth/; repeat")
+    fit.add_argument("--detector", choices=("yolo", "hog", "haar", "bgsub"), default="yolo")
+    fit.add_argument("--weights", default="data/models/person_yolo.pt", help="YOLO weights")
+    fit.add_argument("--imgsz", type=int, default=320, help="YOLO inference size (default: %(default)s)")
+    fit.add_argument("--foot-point", choices=FOOT_POINTS, default="upright", help="(default: %(default)s)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bars")
+    fit.add_argument("--out", default="data/models/foot_offset.json", help="(default: %(default)s)")
+    fit.set_defaults(func=_cmd_fit_foot_offset)
 
 
 def _add_label_quality(sub: argparse._SubParsersAction) -> None:
@@ -381,9 +432,15 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
         "--detectors", default="yolo,hog,haar,bgsub", help="comma-separated (default: %(default)s)"
     )
     lq.add_argument("--weights", default="data/models/person_yolo.pt", help="YOLO weights")
-    lq.add_argument("--foot-offset-m", type=float, default=0.12, help="foot-point correction to evaluate (m)")
-    lq.add_argument(
+    offset = lq.add_mutually_exclusive_group()
+    offset.add_argument(
+        "--foot-offset-m", type=float, default=0.12, help="foot-point correction to evaluate (m)"
+    )
+    offset.add_argument(
         "--fit-foot-offset-on", nargs="*", help="fit the correction on these sessions (other people) instead"
+    )
+    offset.add_argument(
+        "--foot-offset-from", metavar="JSON", help="the offset fitted by `lofi fit-foot-offset`"
     )
     lq.add_argument(
         "--foot-point",
@@ -434,13 +491,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calibrate(sub)
     _add_labels(sub)
     _add_label_quality(sub)
+    _add_fit_foot_offset(sub)
     _add_train_detector(sub)
     add_ingest_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lofi`` console script."""
+    """Run one ``lofi`` command; returns the exit status (0 ok, 2 bad input)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
@@ -449,5 +507,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def run() -> None:
+    """Entry point of the ``lofi`` console script.
+
+    Every output is complete (written atomically, fsynced) when :func:`main` returns, so
+    the process ends there without interpreter teardown: Arrow's native thread pools can
+    abort the process while being torn down at exit ("terminate called without an active
+    exception", apache/arrow#34314), which would turn a finished command into a failure.
+    """
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -67,27 +67,54 @@ rule detect:
         "--imgsz {params.imgsz} --out {output} --quiet > {log} 2>&1"
 
 
+FOOT_OFFSET_FILE = "data/models/foot_offset.json"
+FIT_OFFSET = LABELS["foot_offset_m"] == "fit"
+
+
+rule fit_foot_offset:
+    input:
+        [ancient(f"{RAW}/{s}/video.mp4") for s in sorted(DETTRAIN)],
+        [ancient(f"{RAW}/{s}/truth/frames.parquet") for s in sorted(DETTRAIN)],
+        weights=LABELS["weights"],
+    output:
+        FOOT_OFFSET_FILE,
+    params:
+        sessions=" ".join(f"--session {RAW}/{s}" for s in sorted(DETTRAIN)),
+        detector=LABELS["detector"],
+        imgsz=LABELS["imgsz"],
+        foot_point=LABELS["foot_point"],
+    threads: 2
+    log:
+        "results/logs/fit_foot_offset.log",
+    shell:
+        "lofi fit-foot-offset {params.sessions} --detector {params.detector} --weights {input.weights} "
+        "--imgsz {params.imgsz} --foot-point {params.foot_point} --out {output} --quiet > {log} 2>&1"
+
+
 rule localize:
     input:
         detections="data/interim/{session}/detections.parquet",
         calibration=ancient(f"{RAW}/{{session}}/calibration.yaml"),
+        offset=[FOOT_OFFSET_FILE] if FIT_OFFSET else [],
     output:
         "data/interim/{session}/positions.parquet",
     params:
         session=lambda wc: f"{RAW}/{wc.session}",
-        offset=LABELS["foot_offset_m"],
+        offset=(
+            f"--foot-offset-from {FOOT_OFFSET_FILE}" if FIT_OFFSET else f"--foot-offset-m {LABELS['foot_offset_m']}"
+        ),
         foot_point=LABELS["foot_point"],
     log:
         "results/logs/localize/{session}.log",
     shell:
-        "lofi localize {params.session} --detections {input.detections} --foot-offset-m {params.offset} "
+        "lofi localize {params.session} --detections {input.detections} {params.offset} "
         "--foot-point {params.foot_point} --out {output} > {log} 2>&1"
 
 
 rule label_quality:
     input:
         survey=[ancient(f"{RAW}/{s}/video.mp4") for s in sorted(SURVEYS)],
-        fit=[ancient(f"{RAW}/{s}/truth/frames.parquet") for s in sorted(DETTRAIN)],
+        offset=FOOT_OFFSET_FILE,
         positions=[f"data/interim/{s}/positions.parquet" for s in sorted(WALKS)],
         weights=LABELS["weights"],
     output:
@@ -99,12 +126,11 @@ rule label_quality:
         survey=" ".join(f"{RAW}/{s}" for s in sorted(SURVEYS)),
         walks=" ".join(f"{RAW}/{s}" for s in sorted(WALKS)),
         detectors=",".join(config["label_quality"]["detectors"]),
-        fit=" ".join(f"{RAW}/{s}" for s in sorted(DETTRAIN)),
         foot_point=LABELS["foot_point"],
     threads: 2
     log:
         "results/logs/label_quality.log",
     shell:
         "lofi label-quality --survey {params.survey} --walk {params.walks} --detectors {params.detectors} "
-        "--weights {input.weights} --fit-foot-offset-on {params.fit} --foot-point {params.foot_point} "
+        "--weights {input.weights} --foot-offset-from {input.offset} --foot-point {params.foot_point} "
         "--out-dir results --quiet > {log} 2>&1"

@@ -48,6 +48,7 @@ def run_label_study(
     progress: bool = True,
     fit_on: list[Path] | None = None,
     foot_point: str = "bottom_middle",
+    offset_note: str = "",
 ) -> str:
     """Score every detector on the survey sessions and the pipeline labels on the walks.
 
@@ -57,7 +58,7 @@ def run_label_study(
     fitted there for that model.
     """
     rows, panel_runs = [], {}
-    fitted_note = ""
+    fitted_note = offset_note
     if fit_on:
         first = {"weights": weights} if detectors[0] == "yolo" else {}
         foot_offset_m = round(fitted_foot_offset(fit_on, detectors[0], first, progress, foot_point), 3)
