@@ -1,7 +1,5 @@
 """``python -m lofi`` runs the command line."""
 
-import sys
+from lofi.cli import run
 
-from lofi.cli import main
-
-sys.exit(main())
+run()
