@@ -104,7 +104,9 @@ def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> Compl
     keep = _ping_rows(table, dropped) & _exact_duplicates(table, csi, dropped)
     table, csi = table[keep].reset_index(drop=True), csi[keep]
     if len(table) == 0:
-        raise CsiCompletionError(f"no CSI ping rows left of {report.rows_read} rows read ({dict(dropped)})")
+        why = log.report.empty_reason or f"{report.rows_read} rows read, dropped {dict(dropped)}"
+        skipped = f"; lines skipped: {log.report.skipped_by_reason}" if log.report.skipped else ""
+        raise CsiCompletionError(f"{log.report.source}: no CSI ping rows ({why}{skipped})")
     t_host_raw = table["t_host"].to_numpy(np.float64)
     t_logged = table["t_device"].to_numpy(np.float64)
     t_device, jumps = repair_clock_jumps(t_logged, t_host_raw, options.clock_jump_s)

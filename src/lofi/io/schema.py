@@ -68,7 +68,7 @@ DETECTIONS_COLUMNS: tuple[Column, ...] = (
 POSITIONS_COLUMNS: tuple[Column, ...] = (
     Column("frame", "int64", "", "frame index in video.mp4"),
     Column("t_host", "float64", "s", "host timestamp of the frame"),
-    Column("foot_u", "float64", "px", "foot point (bottom-middle of the box), u"),
+    Column("foot_u", "float64", "px", "foot point (bottom_middle or upright model), u"),
     Column("foot_v", "float64", "px", "foot point, v"),
     Column("x_m", "float64", "m", "floor position, region frame (NaN: no person)"),
     Column("y_m", "float64", "m", "floor position, region frame"),

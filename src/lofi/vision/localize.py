@@ -13,7 +13,7 @@ Either way the bottom row is the nearest edge of the feet, not the body's centre
 on the floor, so labels sit toward the camera; ``foot_offset_m`` moves each label
 that far away from the camera (along the image's upward direction for
 ``bottom_middle``, along the ray from the camera's floor point for ``upright``).
-The offset is fitted on sessions of other people by ``lofi label-quality``.
+The offset is fitted on sessions of other people by ``lofi fit-foot-offset``.
 """
 
 from __future__ import annotations
