@@ -45,6 +45,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         stand_s=args.stand_s,
         seed=args.seed,
         device_clock_start_us=args.device_clock_start_us,
+        outfit_change_s=args.outfit_change_s,
     )
     stats = simulate_session(scene, spec, args.out, progress=not args.quiet)
     print(
@@ -76,6 +77,11 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--stand-s", type=float, default=4.0, help="survey: seconds per point")
     sim.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     sim.add_argument("--device-clock-start-us", type=int, help="ESP32 counter at start (us)")
+    sim.add_argument(
+        "--outfit-change-s",
+        type=float,
+        help="draw new random clothing colours this often (s; for detector-training sessions)",
+    )
     sim.add_argument("--id", help="session id (default: the output folder's name)")
     sim.add_argument("--threads", type=int, default=1, help="OpenCV threads (default: 1)")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")

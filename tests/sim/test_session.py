@@ -117,3 +117,23 @@ def test_bad_specs_are_rejected():
         SessionSpec("x", ("S1", "S2"), "paper", "walk")
     with pytest.raises(ValueError, match="mode"):
         SessionSpec("x", ("S1",), "paper", "run")
+
+
+def test_outfit_changes_recolour_clothes_only_and_keep_the_csi(tmp_path):
+    from lofi.sim.session import _outfits
+
+    scene = load_scene("conf/scene/lab.yaml")
+    spec = SessionSpec("o", ("D1",), "paper", "walk", 3.0, outfit_change_s=1.0)
+    subject = scene.subject("D1")
+    t = np.arange(0, 3, 0.1)
+    dressed = _outfits(spec, [subject], np.zeros(len(t), dtype=int), t)
+    outfits = {(s.shirt, s.trousers) for s in dressed}
+    assert len(outfits) == 3  # one per second
+    assert {(s.height_m, s.skin) for s in dressed} == {(subject.height_m, subject.skin)}
+    assert _outfits(spec, [subject], np.zeros(len(t), dtype=int), t) == dressed  # seeded
+    plain = SessionSpec("o", ("D1",), "paper", "walk", 3.0)
+    simulate_session(scene, spec, tmp_path / "a", progress=False)
+    simulate_session(scene, plain, tmp_path / "b", progress=False)
+    assert (tmp_path / "a" / "csi.csv").read_bytes() == (tmp_path / "b" / "csi.csv").read_bytes()
+    with pytest.raises(ValueError, match="outfit_change_s"):
+        SessionSpec("o", ("D1",), "paper", "walk", 3.0, outfit_change_s=0)

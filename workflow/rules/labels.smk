@@ -16,6 +16,7 @@ rule simulate_detector_training:
         view=lambda wc: DETTRAIN[wc.session][1],
         out=lambda wc: f"{RAW}/{wc.session}",
         seconds=config["detector_training"]["seconds"],
+        outfits=config["detector_training"]["outfit_change_s"],
         seed=config["seed"],
     wildcard_constraints:
         session="|".join(DETTRAIN) or "NONE",
@@ -24,7 +25,8 @@ rule simulate_detector_training:
         "results/logs/simulate/{session}.log",
     shell:
         "lofi simulate --scene {input.scene} --subject {params.subject} --view {params.view} "
-        "--seconds {params.seconds} --seed {params.seed} --out {params.out} --quiet > {log} 2>&1"
+        "--seconds {params.seconds} --outfit-change-s {params.outfits} --seed {params.seed} --out {params.out} "
+        "--quiet > {log} 2>&1"
 
 
 rule train_detector:

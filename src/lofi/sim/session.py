@@ -9,7 +9,7 @@ give identical files.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class SessionSpec:
     stand_s: float = 4.0  # survey mode: seconds at each point
     seed: int = 0
     device_clock_start_us: int | None = None  # None: drawn from the seed
+    outfit_change_s: float | None = None  # video only: new random clothing colours this often (s)
 
     def __post_init__(self) -> None:
         if self.mode not in ("walk", "survey"):
@@ -54,6 +55,8 @@ class SessionSpec:
             raise ValueError("a walk session has exactly one subject")
         if self.duration_s <= 0 or self.stand_s <= 0:
             raise ValueError("duration_s and stand_s must be positive")
+        if self.outfit_change_s is not None and self.outfit_change_s <= 0:
+            raise ValueError("outfit_change_s must be positive")
 
 
 @dataclass
@@ -319,6 +322,27 @@ def _channel(scene: Scene, subjects: list[Subject], at: Trajectory, owner: np.nd
 # -- video ---------------------------------------------------------------------------------
 
 
+def _outfits(spec: SessionSpec, subjects: list[Subject], owner: np.ndarray, t_s: np.ndarray) -> list[Subject]:
+    """The subject shown in each frame; with ``outfit_change_s``, in random clothing colours
+    that change every ``outfit_change_s`` seconds (for detector training: colour variety).
+
+    Uses its own random stream, so the other streams of a session are unchanged.
+    """
+    if spec.outfit_change_s is None:
+        return [subjects[k] for k in owner]
+    rng = np.random.default_rng([spec.seed, zlib.crc32(f"{spec.session_id}/outfits".encode())])
+    slot = np.floor(t_s / spec.outfit_change_s).astype(np.int64)
+    colours = rng.integers(0, 256, (int(slot.max()) + 1, 2, 3))
+    cache: dict[tuple[int, int], Subject] = {}
+    dressed = []
+    for k, s in zip(owner, slot, strict=True):
+        if (k, s) not in cache:
+            shirt, trousers = (tuple(int(c) for c in colours[s, j]) for j in range(2))
+            cache[(k, s)] = replace(subjects[k], shirt=shirt, trousers=trousers)
+        dressed.append(cache[(k, s)])
+    return dressed
+
+
 def _write_video(scene, spec, subjects, motion, duration, host_start, rngs, folder, stats, progress):
     frames = timing.frame_times(duration, host_start, rngs["timing"])
     at = motion.track.at(frames.t_capture)
@@ -341,9 +365,10 @@ def _write_video(scene, spec, subjects, motion, duration, host_start, rngs, fold
             disable=not progress or None,
             leave=False,
         )
+        dressed = _outfits(spec, subjects, owner, frames.t_capture)
         for i in bar:
             joints = {name: poses.joints[name][i] for name in names}
-            image, box = renderer.render(joints, subjects[owner[i]], float(light[i]), i)
+            image, box = renderer.render(joints, dressed[i], float(light[i]), i)
             video.write(image)
             if box is not None:
                 boxes[i] = box
