@@ -13,6 +13,7 @@ import numpy as np
 
 from lofi import __version__
 from lofi.cli_ingest import add_ingest_commands
+from lofi.cli_ingest import interim_path as _interim
 from lofi.io.csi_reader import CsiReadError
 
 #: Foot-point models of ``lofi.vision.localize`` (kept here so the CLI starts without OpenCV).
@@ -204,10 +205,6 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--preview-out", help="PNG for --preview (default: next to --out)")
     cal.add_argument("--out", default="calibration.yaml", help="output file (default: %(default)s)")
     cal.set_defaults(func=_cmd_calibrate)
-
-
-def _interim(session: str, name: str) -> Path:
-    return Path("data/interim") / Path(session).name / name
 
 
 def _detector_options(args: argparse.Namespace) -> dict:

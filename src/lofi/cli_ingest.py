@@ -8,7 +8,8 @@ from pathlib import Path
 INTERIM = Path("data/interim")
 
 
-def _interim(session: str, name: str) -> Path:
+def interim_path(session: str, name: str) -> Path:
+    """``data/interim/<session name>/<name>``: where a session's derived tables go by default."""
     return INTERIM / Path(session).name / name
 
 
@@ -24,7 +25,7 @@ def _cmd_csi(args: argparse.Namespace) -> int:
         clock_jump_s=args.clock_jump_s,
     )
     completed, report = complete_session_csi(args.session, options)
-    out = Path(args.out) if args.out else _interim(args.session, "csi.parquet")
+    out = Path(args.out) if args.out else interim_path(args.session, "csi.parquet")
     report_path = write_completed(out, completed, report)
     print(format_csi_report(Path(args.session).name, report, out, report_path))
     return 0
@@ -59,10 +60,10 @@ def _cmd_align(args: argparse.Namespace) -> int:
     from lofi.data.ingest import align_session, write_json
     from lofi.io.tables import write_csi_table
 
-    csi = Path(args.csi) if args.csi else _interim(args.session, "csi.parquet")
-    positions = Path(args.positions) if args.positions else _interim(args.session, "positions.parquet")
+    csi = Path(args.csi) if args.csi else interim_path(args.session, "csi.parquet")
+    positions = Path(args.positions) if args.positions else interim_path(args.session, "positions.parquet")
     aligned = align_session(args.session, csi, positions, args.tolerance_s)
-    out = Path(args.out) if args.out else _interim(args.session, "aligned.parquet")
+    out = Path(args.out) if args.out else interim_path(args.session, "aligned.parquet")
     write_csi_table(out, aligned.table, aligned.amplitude, aligned.phase)
     write_json(out.with_suffix(".json"), aligned.summary)
     s = aligned.summary
