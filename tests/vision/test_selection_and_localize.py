@@ -85,6 +85,13 @@ def test_localize_flags_missing_people_jumps_and_outsiders_without_dropping_them
     assert np.allclose(pos.loc[0, ["x_m", "y_m"]].to_numpy(float), [0.5, 1.0])
 
 
+def test_label_noise_between_frames_is_not_a_jump():
+    # 15 cm of flicker 33 ms apart is 4.5 m/s, but far below a real wrong-object spike
+    boxes = [[40, 0, 60, 100], [40, 0, 60, 115], [40, 0, 60, 100], [40, 0, 60, 160], [40, 0, 60, 100]]
+    pos = localize(detections(boxes, [0.0, 0.033, 0.066, 0.1, 0.133]), unit_calibration())
+    assert list(pos["reason"]) == ["", "", "", "jump", ""]
+
+
 def test_foot_offset_moves_labels_away_from_the_camera():
     pos = localize(detections([[40, 0, 60, 100]], [0.0]), unit_calibration(), foot_offset_m=0.1)
     # Up in this image is toward smaller floor y, so "away" is -y here.

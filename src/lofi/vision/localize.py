@@ -24,6 +24,7 @@ import pandas as pd
 from lofi.vision.calibration import Calibration
 
 MAX_SPEED_MPS = 3.0
+MIN_JUMP_M = 0.3  # at 30 Hz, 3 m/s is only 10 cm a frame: label noise alone would pass that
 REGION_SLACK_M = 0.3
 FOOT_POINTS = ("bottom_middle", "upright")
 
@@ -145,14 +146,17 @@ def localize(
 
 
 def _flag_jumps(t: np.ndarray, xy: np.ndarray, reason: np.ndarray, max_speed: float) -> np.ndarray:
-    """Mark isolated spikes: faster than ``max_speed`` both into and out of a frame."""
+    """Mark isolated spikes: steps into and out of a frame both faster than ``max_speed``
+    and longer than :data:`MIN_JUMP_M` (so a few centimetres of label noise between
+    frames 33 ms apart is not a jump)."""
     reason = reason.copy()
     ok = np.flatnonzero(reason == "")
     if len(ok) < 3:
         return reason
     dt = np.maximum(np.diff(t[ok]), 1e-3)
-    speed = np.linalg.norm(np.diff(xy[ok], axis=0), axis=1) / dt
-    spike = (speed[:-1] > max_speed) & (speed[1:] > max_speed)
+    step = np.linalg.norm(np.diff(xy[ok], axis=0), axis=1)
+    big = (step / dt > max_speed) & (step > MIN_JUMP_M)
+    spike = big[:-1] & big[1:]
     reason[ok[1:-1][spike]] = "jump"
     return reason
 
