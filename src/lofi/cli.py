@@ -291,9 +291,10 @@ def _add_labels(sub: argparse._SubParsersAction) -> None:
         "localize",
         help="map detections to floor positions (eqs. 2-3)",
         description=(
-            "Map each kept box's bottom-middle through SESSION/calibration.yaml to the floor (metres). "
-            "Frames get valid=False with a reason: no_person, outside_region, jump (faster than 3 m/s "
-            "into and out of the frame) or corrupt_frame; positions are never changed silently."
+            "Map each kept box's foot point (--foot-point) through SESSION/calibration.yaml to the floor "
+            "(metres). Frames get valid=False with a reason: no_person, outside_region, jump (steps into "
+            "and out of the frame both faster than 3 m/s and over 0.3 m) or corrupt_frame; positions are "
+            "never changed silently."
         ),
     )
     loc.add_argument("session", help="raw session folder (calibration.yaml)")
