@@ -217,17 +217,19 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from lofi.io.session import write_table
     from lofi.vision.detect import detect_session
     from lofi.vision.detectors import make_detector
+    from lofi.vision.foot_refine import FootRefineOptions
 
     session = Path(args.session)
-    run = detect_session(
-        session, make_detector(args.detector, **_detector_options(args)), args.stride, not args.quiet
-    )
+    detector = make_detector(args.detector, **_detector_options(args))
+    refine = FootRefineOptions() if args.refine_feet else None
+    run = detect_session(session, detector, args.stride, not args.quiet, refine)
     out = Path(args.out) if args.out else _interim(args.session, "detections.parquet")
     write_table(out, run.table)
     found = int(np.isfinite(run.table["x0"]).sum())
+    refined = f", {int(np.isfinite(run.table['foot_y']).sum()):,} box bottoms refined" if refine else ""
     print(
-        f"{session.name}: {args.detector} found the person in {found:,} of {len(run.table):,} frames "
-        f"({run.fps:.1f} frames/s, {run.corrupt_frames} corrupt frames skipped) -> {out}"
+        f"{session.name}: {args.detector} found the person in {found:,} of {len(run.table):,} frames"
+        f"{refined} ({run.fps:.1f} frames/s, {run.corrupt_frames} corrupt frames skipped) -> {out}"
     )
     return 0
 
@@ -248,16 +250,14 @@ def _cmd_localize(args: argparse.Namespace) -> int:
         raise OSError(f"{detections_path}: no detections; run `lofi detect {args.session}` first")
     calibration_path = session / "calibration.yaml"
     calibration, region = load_calibration(read_yaml(calibration_path), str(calibration_path))
+    detections = pd.read_parquet(detections_path)
+    refined = "foot_y" in detections and bool(np.isfinite(detections["foot_y"]).any())
     offset = args.foot_offset_m
     if args.foot_offset_from:
-        offset = read_foot_correction(args.foot_offset_from, args.foot_point).foot_offset_m
-    positions = localize(
-        pd.read_parquet(detections_path),
-        calibration,
-        region,
-        offset,
-        foot_point=args.foot_point,
-    )
+        found = bool(np.isfinite(detections["x0"]).any())
+        check = refined if found else None
+        offset = read_foot_correction(args.foot_offset_from, args.foot_point, check).foot_offset_m
+    positions = localize(detections, calibration, region, offset, foot_point=args.foot_point)
     out = Path(args.out) if args.out else _interim(args.session, "positions.parquet")
     write_table(out, positions)
     counts = positions["reason"].replace("", "valid").value_counts().to_dict()
@@ -283,6 +283,7 @@ def _add_labels(sub: argparse._SubParsersAction) -> None:
     det.add_argument("--imgsz", type=int, default=320, help="YOLO inference size (default: 320)")
     det.add_argument("--device", default="cpu", help="YOLO device: cpu, 0, cuda:0 (default: cpu)")
     det.add_argument("--stride", type=int, default=1, help="detect every N-th frame only (default: 1)")
+    _add_refine_feet(det)
     det.add_argument("--out", help="output parquet (default: data/interim/<session>/detections.parquet)")
     det.add_argument("--quiet", action="store_true", help="no progress bar")
     det.set_defaults(func=_cmd_detect)
@@ -292,7 +293,8 @@ def _add_labels(sub: argparse._SubParsersAction) -> None:
         help="map detections to floor positions (eqs. 2-3)",
         description=(
             "Map each kept box's foot point (--foot-point) through SESSION/calibration.yaml to the floor "
-            "(metres). Frames get valid=False with a reason: no_person, outside_region, jump (steps into "
+            "(metres), using the refined box bottom (foot_y) where `lofi detect` wrote one. "
+            "Frames get valid=False with a reason: no_person, outside_region, jump (steps into "
             "and out of the frame both faster than 3 m/s and over 0.3 m) or corrupt_frame; positions are "
             "never changed silently."
         ),
@@ -317,6 +319,16 @@ def _add_labels(sub: argparse._SubParsersAction) -> None:
     )
     loc.add_argument("--out", help="output parquet (default: data/interim/<session>/positions.parquet)")
     loc.set_defaults(func=_cmd_localize)
+
+
+def _add_refine_feet(parser: argparse.ArgumentParser, whose: str = "") -> None:
+    parser.add_argument(
+        "--refine-feet",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"refine the box bottom{whose} against the empty room (temporal median of the video; "
+        "static camera) before mapping the foot point to the floor (default: on)",
+    )
 
 
 def _cmd_train_detector(args: argparse.Namespace) -> int:
@@ -363,10 +375,11 @@ def _add_train_detector(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_label_quality(args: argparse.Namespace) -> int:
     from lofi.vision.foot_correction import read_foot_correction
+    from lofi.vision.foot_refine import FootRefineOptions
     from lofi.vision.labelstudy import run_label_study
 
     if args.foot_offset_from:
-        correction = read_foot_correction(args.foot_offset_from, args.foot_point)
+        correction = read_foot_correction(args.foot_offset_from, args.foot_point, args.refine_feet)
         args.foot_offset_m, offset_note = correction.foot_offset_m, correction.note()
     else:
         offset_note = ""
@@ -381,6 +394,7 @@ def _cmd_label_quality(args: argparse.Namespace) -> int:
         fit_on=[Path(p) for p in args.fit_foot_offset_on or []],
         foot_point=args.foot_point,
         offset_note=offset_note,
+        refine=FootRefineOptions() if args.refine_feet else None,
     )
     print(summary)
     return 0
@@ -388,12 +402,16 @@ def _cmd_label_quality(args: argparse.Namespace) -> int:
 
 def _cmd_fit_foot_offset(args: argparse.Namespace) -> int:
     from lofi.vision.foot_correction import FootCorrection, write_foot_correction
+    from lofi.vision.foot_refine import FootRefineOptions
     from lofi.vision.labelstudy import fitted_foot_offset
 
     options = {"weights": args.weights, "imgsz": args.imgsz} if args.detector == "yolo" else {}
     sessions = [Path(p) for p in args.session]
-    offset = fitted_foot_offset(sessions, args.detector, options, not args.quiet, args.foot_point)
-    correction = FootCorrection(round(offset, 3), args.foot_point, args.detector, [str(p) for p in sessions])
+    refine = FootRefineOptions() if args.refine_feet else None
+    offset = fitted_foot_offset(sessions, args.detector, options, not args.quiet, args.foot_point, refine)
+    correction = FootCorrection(
+        round(offset, 3), args.foot_point, args.detector, [str(p) for p in sessions], refine is not None
+    )
     write_foot_correction(args.out, correction)
     print(f"{correction.note()} -> {args.out}")
     return 0
@@ -414,6 +432,7 @@ def _add_fit_foot_offset(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--weights", default="data/models/person_yolo.pt", help="YOLO weights")
     fit.add_argument("--imgsz", type=int, default=320, help="YOLO inference size (default: %(default)s)")
     fit.add_argument("--foot-point", choices=FOOT_POINTS, default="upright", help="(default: %(default)s)")
+    _add_refine_feet(fit)
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     fit.add_argument("--out", default="data/models/foot_offset.json", help="(default: %(default)s)")
     fit.set_defaults(func=_cmd_fit_foot_offset)
@@ -453,6 +472,7 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
         help="foot-point model of the corrected labels (the plain ones are always bottom_middle) "
         "(default: %(default)s)",
     )
+    _add_refine_feet(lq, " of the first detector's corrected labels")
     lq.add_argument("--out-dir", default="results", help="output folder (default: %(default)s)")
     lq.add_argument("--quiet", action="store_true", help="no progress bars")
     lq.set_defaults(func=_cmd_label_quality)

@@ -4,6 +4,7 @@
 
 DETTRAIN = detector_training_sessions()
 LABELS = config["labels"]
+REFINE = "--refine-feet" if LABELS["refine_feet"] else "--no-refine-feet"
 
 
 rule simulate_detector_training:
@@ -61,12 +62,13 @@ rule detect:
         detector=LABELS["detector"],
         weights=LABELS["weights"],
         imgsz=LABELS["imgsz"],
+        refine=REFINE,
     threads: 2
     log:
         "results/logs/detect/{session}.log",
     shell:
         "lofi detect {params.session} --detector {params.detector} --weights {params.weights} "
-        "--imgsz {params.imgsz} --out {output} --quiet > {log} 2>&1"
+        "--imgsz {params.imgsz} {params.refine} --out {output} --quiet > {log} 2>&1"
 
 
 FOOT_OFFSET_FILE = "data/models/foot_offset.json"
@@ -85,12 +87,14 @@ rule fit_foot_offset:
         detector=LABELS["detector"],
         imgsz=LABELS["imgsz"],
         foot_point=LABELS["foot_point"],
+        refine=REFINE,
     threads: 2
     log:
         "results/logs/fit_foot_offset.log",
     shell:
         "lofi fit-foot-offset {params.sessions} --detector {params.detector} --weights {input.weights} "
-        "--imgsz {params.imgsz} --foot-point {params.foot_point} --out {output} --quiet > {log} 2>&1"
+        "--imgsz {params.imgsz} --foot-point {params.foot_point} {params.refine} --out {output} --quiet "
+        "> {log} 2>&1"
 
 
 rule localize:
@@ -129,10 +133,11 @@ rule label_quality:
         walks=" ".join(f"{RAW}/{s}" for s in sorted(WALKS)),
         detectors=",".join(config["label_quality"]["detectors"]),
         foot_point=LABELS["foot_point"],
+        refine=REFINE,
     threads: 2
     log:
         "results/logs/label_quality.log",
     shell:
         "lofi label-quality --survey {params.survey} --walk {params.walks} --detectors {params.detectors} "
         "--weights {input.weights} --foot-offset-from {input.offset} --foot-point {params.foot_point} "
-        "--out-dir results --quiet > {log} 2>&1"
+        "{params.refine} --out-dir results --quiet > {log} 2>&1"

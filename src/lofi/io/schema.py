@@ -58,6 +58,7 @@ DETECTIONS_COLUMNS: tuple[Column, ...] = (
     Column("y0", "float64", "px", "kept person box, top"),
     Column("x1", "float64", "px", "kept person box, right"),
     Column("y1", "float64", "px", "kept person box, bottom"),
+    Column("foot_y", "float64", "px", "box bottom refined against the empty room (NaN: not refined)"),
     Column("confidence", "float64", "", "detector confidence of the kept box"),
     Column("detector", "string", "", "yolo, hog, haar or bgsub"),
     Column("n_candidates", "int64", "", "boxes of any class the detector returned"),

@@ -94,11 +94,14 @@ def read_video_frames(path: str | os.PathLike[str], indices: list[int] | None = 
     frames, index = [], 0
     try:
         while True:
-            ok, image = capture.read()
+            if wanted is None or index in wanted:
+                ok, image = capture.read()
+                if ok:
+                    frames.append(image)
+            else:
+                ok = capture.grab()  # decode only: skips the colour conversion of unwanted frames
             if not ok:
                 break
-            if wanted is None or index in wanted:
-                frames.append(image)
             index += 1
             if wanted is not None and index > max(wanted):
                 break

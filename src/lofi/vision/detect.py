@@ -13,6 +13,19 @@ from tqdm import tqdm
 
 from lofi.io.session import VideoFrames, read_frames_csv
 from lofi.vision.detectors import Detector, select_person
+from lofi.vision.foot_refine import FootRefineOptions, median_background, refine_bottom
+
+
+@dataclass
+class FootRefiner:
+    """The empty-room background of a session and the refinement settings."""
+
+    background: np.ndarray
+    options: FootRefineOptions
+
+    def bottom(self, image: np.ndarray, box: np.ndarray) -> float:
+        """Refined bottom (px) of ``box`` in ``image``, or NaN."""
+        return refine_bottom(image, box, self.background, self.options)
 
 
 @dataclass
@@ -28,11 +41,25 @@ class DetectRun:
         return len(self.table) / self.seconds if self.seconds > 0 else float("nan")
 
 
-def detect_session(session: Path, detector: Detector, stride: int = 1, progress: bool = True) -> DetectRun:
-    """Detect the person in every ``stride``-th frame of ``session/video.mp4``."""
+def detect_session(
+    session: Path,
+    detector: Detector,
+    stride: int = 1,
+    progress: bool = True,
+    refine: FootRefineOptions | None = None,
+) -> DetectRun:
+    """Detect the person in every ``stride``-th frame of ``session/video.mp4``.
+
+    With ``refine``, each kept box's bottom is also refined against the session's
+    empty-room background (column ``foot_y``; see :mod:`lofi.vision.foot_refine`).
+    """
     times = read_frames_csv(session / "frames.csv")["t_host"].to_numpy()
     frames = VideoFrames(session / "video.mp4", expected=len(times))
-    return detect_frames(frames, times, detector, stride, progress, session.name)
+    refiner = None
+    if refine is not None:
+        background = median_background(session / "video.mp4", len(times), refine.samples)
+        refiner = FootRefiner(background, refine)
+    return detect_frames(frames, times, detector, stride, progress, session.name, refiner)
 
 
 def detect_frames(
@@ -42,12 +69,17 @@ def detect_frames(
     stride: int = 1,
     progress: bool = True,
     label: str = "",
+    refiner: FootRefiner | None = None,
 ) -> DetectRun:
-    """Eq. (1) on each evaluated frame; corrupt frames get reason ``corrupt_frame``."""
+    """Eq. (1) on each evaluated frame; corrupt frames get reason ``corrupt_frame``.
+
+    ``refiner`` adds the refined box bottom (``foot_y``, px); without it ``foot_y`` is NaN.
+    """
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
     evaluated = np.arange(0, len(frames), stride)
     good: list[int] = []
+    pending: dict[int, np.ndarray] = {}  # images awaiting their detections (refinement only)
 
     def decoded() -> Iterator[np.ndarray]:
         bar = tqdm(
@@ -59,19 +91,24 @@ def detect_frames(
         )
         for i, image in enumerate(bar):
             if i % stride == 0 and image is not None:
+                if refiner is not None:
+                    pending[len(good)] = image
                 good.append(i // stride)
                 yield image
 
     n = len(evaluated)
-    boxes, scores = np.full((n, 4), np.nan), np.full(n, np.nan)
+    boxes, scores, foot_y = np.full((n, 4), np.nan), np.full(n, np.nan), np.full(n, np.nan)
     candidates = np.zeros(n, dtype=np.int64)
     start = time.perf_counter()
     for k, detections in enumerate(detector.detect(decoded())):
         row = good[k]
         candidates[row] = len(detections)
         kept = select_person(detections)
+        image = pending.pop(k, None)
         if kept is not None:
             boxes[row], scores[row] = kept
+            if image is not None and refiner is not None:
+                foot_y[row] = refiner.bottom(image, boxes[row])
     seconds = time.perf_counter() - start
     reason = np.full(n, "", dtype=object)
     reason[np.setdiff1d(np.arange(n), good)] = "corrupt_frame"
@@ -83,6 +120,7 @@ def detect_frames(
             "y0": boxes[:, 1],
             "x1": boxes[:, 2],
             "y1": boxes[:, 3],
+            "foot_y": foot_y,
             "confidence": scores,
             "detector": detector.name,
             "n_candidates": candidates,

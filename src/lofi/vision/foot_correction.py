@@ -22,17 +22,22 @@ class FootCorrectionError(ValueError):
 
 @dataclass(frozen=True)
 class FootCorrection:
-    """Offset (m) away from the camera for the ``foot_point`` model, and where it was fitted."""
+    """Offset (m) away from the camera for the ``foot_point`` model, and where it was fitted.
+
+    ``refined_bottom``: fitted on box bottoms refined against the empty room.
+    """
 
     foot_offset_m: float
     foot_point: str
     detector: str
     fitted_on: list[str]
+    refined_bottom: bool = False
 
     def note(self) -> str:
         """One line for reports."""
+        bottoms = "refined box bottoms, " if self.refined_bottom else ""
         return (
-            f"foot-point correction ({self.foot_point} foot point) {self.foot_offset_m} m fitted on "
+            f"foot-point correction ({bottoms}{self.foot_point} foot point) {self.foot_offset_m} m fitted on "
             f"{len(self.fitted_on)} detector-training sessions (one value for every view)"
         )
 
@@ -44,8 +49,10 @@ def write_foot_correction(path: str | os.PathLike[str], correction: FootCorrecti
         handle.write("\n")
 
 
-def read_foot_correction(path: str | os.PathLike[str], foot_point: str | None = None) -> FootCorrection:
-    """Read a correction; with ``foot_point``, check it was fitted for that model."""
+def read_foot_correction(
+    path: str | os.PathLike[str], foot_point: str | None = None, refined_bottom: bool | None = None
+) -> FootCorrection:
+    """Read a correction; with ``foot_point`` / ``refined_bottom``, check it was fitted for them."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -54,6 +61,7 @@ def read_foot_correction(path: str | os.PathLike[str], foot_point: str | None = 
             str(data["foot_point"]),
             str(data["detector"]),
             list(data["fitted_on"]),
+            bool(data.get("refined_bottom", False)),
         )
     except FileNotFoundError as err:
         raise FootCorrectionError(f"{path}: no such file (run `lofi fit-foot-offset`)") from err
@@ -63,4 +71,7 @@ def read_foot_correction(path: str | os.PathLike[str], foot_point: str | None = 
         raise FootCorrectionError(
             f"{path}: fitted for the {correction.foot_point} foot point, but {foot_point} was asked for"
         )
+    if refined_bottom is not None and correction.refined_bottom != refined_bottom:
+        fitted, asked = ("refined" if v else "detector" for v in (correction.refined_bottom, refined_bottom))
+        raise FootCorrectionError(f"{path}: fitted on {fitted} box bottoms, but {asked} ones were asked for")
     return correction

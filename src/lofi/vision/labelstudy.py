@@ -11,6 +11,7 @@ import pandas as pd
 from lofi.io.session import read_video_frames, read_yaml
 from lofi.report.label_quality import detector_panel, error_map, write_report
 from lofi.vision.calibration import load_calibration, region_size
+from lofi.vision.foot_refine import FootRefineOptions
 from lofi.vision.localize import fit_foot_offset, localize
 from lofi.vision.study import Evaluated, evaluate, score_positions
 
@@ -23,14 +24,19 @@ def fitted_foot_offset(
     options: dict,
     progress: bool,
     foot_point: str = "bottom_middle",
+    refine: FootRefineOptions | None = None,
 ) -> float:
     """Median along-view label error (m) of ``detector`` on sessions with truth (other people).
 
-    One value for all sessions and views, for the ``foot_point`` model.
+    One value for all sessions and views, for the ``foot_point`` model, with box
+    bottoms refined when ``refine`` is given.
     """
     errors = []
     for session in sessions:
-        result = evaluate(session, detector, options, progress=progress, foot_point=foot_point)
+        result = evaluate(
+            session, detector, options, progress=progress, foot_point=foot_point,
+            refine=refine, refined_bottom=refine is not None,
+        )  # fmt: skip
         truth = pd.read_parquet(session / "truth" / "frames.parquet").set_index("frame")
         xy = truth.loc[result.positions["frame"], ["x_m", "y_m"]].to_numpy()
         calibration, _ = load_calibration(read_yaml(session / "calibration.yaml"), str(session))
@@ -49,34 +55,39 @@ def run_label_study(
     fit_on: list[Path] | None = None,
     foot_point: str = "bottom_middle",
     offset_note: str = "",
+    refine: FootRefineOptions | None = None,
 ) -> str:
     """Score every detector on the survey sessions and the pipeline labels on the walks.
 
     Every detector is scored with the plain bottom-middle foot point (paper eq. 3).
-    The first detector is also scored corrected: ``foot_point`` model plus
-    ``foot_offset_m``, or, with ``fit_on`` (sessions of other people), the offset
-    fitted there for that model.
+    The first detector is also scored corrected: box bottoms refined (with
+    ``refine``), ``foot_point`` model plus ``foot_offset_m``, or, with ``fit_on``
+    (sessions of other people), the offset fitted there for that model.
     """
     rows, panel_runs = [], {}
     fitted_note = offset_note
     if fit_on:
         first = {"weights": weights} if detectors[0] == "yolo" else {}
-        foot_offset_m = round(fitted_foot_offset(fit_on, detectors[0], first, progress, foot_point), 3)
+        foot_offset_m = round(
+            fitted_foot_offset(fit_on, detectors[0], first, progress, foot_point, refine), 3
+        )
         fitted_note = (
             f"foot-point correction ({foot_point} foot point) {foot_offset_m} m fitted on "
             f"{len(fit_on)} detector-training sessions (one value for every view)"
         )
-    label = corrected_label(detectors[0], foot_point, foot_offset_m)
+    label = corrected_label(detectors[0], foot_point, foot_offset_m, refine is not None)
     for session in survey:
         for det in detectors:
             options = {"weights": weights} if det == "yolo" else {}
-            result = evaluate(session, det, options, progress=progress)
+            result = evaluate(
+                session, det, options, progress=progress, refine=refine if det == detectors[0] else None
+            )
             rows += [q.row() for q in result.qualities]
             panel_runs[(det, session)] = result
             if det == detectors[0] and label:
                 corrected = evaluate(
                     session, det, options, foot_offset_m=foot_offset_m, progress=progress,
-                    foot_point=foot_point, run=result.run,
+                    foot_point=foot_point, run=result.run, refined_bottom=refine is not None,
                 )  # fmt: skip
                 rows += [{**q.row(), "detector": label} for q in corrected.qualities]
     for session in walks:
@@ -84,7 +95,7 @@ def run_label_study(
         positions = pd.read_parquet(interim / "positions.parquet")
         detections = pd.read_parquet(interim / "detections.parquet")
         rows.append(score_positions(session, positions, detections, "pipeline", float("nan")).row())
-        rows += _walk_variants(session, detections, detectors[0], label, foot_point, foot_offset_m)
+        rows += _walk_variants(session, detections, detectors[0], label, (foot_point, foot_offset_m))
     table = pd.DataFrame(rows)
     surveyed = table[table["experiment"] == "surveyed_points"]
     plain = surveyed[surveyed["detector"].isin(detectors)]
@@ -101,29 +112,33 @@ def _walk_variants(
     detections: pd.DataFrame,
     first: str,
     label: str,
-    foot_point: str,
-    foot_offset_m: float,
+    correction: tuple[str, float],
 ) -> list[dict]:
-    """All-frames rows of a walk's detections, plain (bottom-middle) and, for the first
-    detector, corrected like the survey sessions."""
+    """All-frames rows of a walk's detections, plain (bottom-middle, detector's box) and,
+    for the first detector, corrected like the survey sessions: ``correction`` is the
+    foot-point model and offset (m), and refined bottoms are used where the detect
+    stage wrote them."""
     calibration_file = session / "calibration.yaml"
     calibration, region = load_calibration(read_yaml(calibration_file), str(calibration_file))
     name = str(detections["detector"].iloc[0]) if len(detections) else "detector"
-    variants = [(name, "bottom_middle", 0.0)]
+    variants = [(name, "bottom_middle", 0.0, False)]
     if label and name == first:
-        variants.append((label, foot_point, foot_offset_m))
+        variants.append((label, *correction, True))
     rows = []
-    for det, model, offset in variants:
-        positions = localize(detections, calibration, region, offset, foot_point=model)
+    for det, model, offset, refined in variants:
+        positions = localize(
+            detections, calibration, region, offset, foot_point=model, refined_bottom=refined
+        )
         rows.append(score_positions(session, positions, detections, det, float("nan")).row())
     return rows
 
 
-def corrected_label(detector: str, foot_point: str, foot_offset_m: float) -> str:
+def corrected_label(detector: str, foot_point: str, foot_offset_m: float, refined: bool = False) -> str:
     """Detector name of the corrected rows (``""`` when nothing is corrected)."""
-    if foot_point == "bottom_middle":
-        return f"{detector}+foot{foot_offset_m:g}" if foot_offset_m else ""
-    return f"{detector}+{foot_point}" + (f"+foot{foot_offset_m:g}" if foot_offset_m else "")
+    parts = [detector] + (["refined"] if refined else [])
+    parts += [foot_point] if foot_point != "bottom_middle" else []
+    parts += [f"foot{foot_offset_m:g}"] if foot_offset_m else []
+    return "+".join(parts) if len(parts) > 1 else ""
 
 
 def _notes(table: pd.DataFrame, detectors: list[str]) -> list[str]:

@@ -14,6 +14,9 @@ on the floor, so labels sit toward the camera; ``foot_offset_m`` moves each labe
 that far away from the camera (along the image's upward direction for
 ``bottom_middle``, along the ray from the camera's floor point for ``upright``).
 The offset is fitted on sessions of other people by ``lofi fit-foot-offset``.
+
+The bottom row is the detector's box bottom, or, where the detect stage refined
+it against the empty room (``foot_y``, :mod:`lofi.vision.foot_refine`), that.
 """
 
 from __future__ import annotations
@@ -104,6 +107,16 @@ def away_directions(
     return away_from_camera(calibration, feet, floor)
 
 
+def detection_boxes(detections: pd.DataFrame, refined_bottom: bool = True) -> np.ndarray:
+    """The kept boxes (N x 4, xyxy px); with ``refined_bottom``, the bottom is ``foot_y``
+    wherever the detect stage refined it (tables without ``foot_y`` keep ``y1``)."""
+    boxes = detections[["x0", "y0", "x1", "y1"]].to_numpy(np.float64, copy=True)
+    if refined_bottom and "foot_y" in detections:
+        foot_y = detections["foot_y"].to_numpy(np.float64)
+        boxes[:, 3] = np.where(np.isfinite(foot_y), foot_y, boxes[:, 3])
+    return boxes
+
+
 def localize(
     detections: pd.DataFrame,
     calibration: Calibration,
@@ -111,13 +124,15 @@ def localize(
     foot_offset_m: float = 0.0,
     max_speed_mps: float = MAX_SPEED_MPS,
     foot_point: str = "bottom_middle",
+    refined_bottom: bool = True,
 ) -> pd.DataFrame:
     """Floor positions for a detections table (see ``lofi.io.schema.POSITIONS_COLUMNS``).
 
     ``foot_point`` picks the foot-point model (see the module docstring) and
     ``foot_offset_m`` moves each label that far away from the camera.
+    ``refined_bottom`` uses the refined box bottom (``foot_y``) where there is one.
     """
-    boxes = detections[["x0", "y0", "x1", "y1"]].to_numpy(np.float64)
+    boxes = detection_boxes(detections, refined_bottom)
     feet, floor = foot_floor(boxes, calibration, foot_point)
     if foot_offset_m:
         floor = floor + foot_offset_m * away_directions(calibration, feet, floor, foot_point)

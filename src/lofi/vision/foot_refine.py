@@ -1,0 +1,106 @@
+"""Refine the bottom edge of a person box against the empty room (static camera).
+
+A detector's box bottom is a regression and is often a few pixels, sometimes
+tens of pixels, off the feet; far from the camera one pixel is several
+centimetres on the floor, so the box bottom dominates the label error. With a
+fixed webcam the empty room is known: the per-pixel temporal median of frames
+spread over the session (the person keeps moving, so the median is the room).
+Around the detected bottom, pixels that differ from that background are the
+person, except cast shadows, which only darken the floor. The refined bottom is
+the end of the run of person rows that comes down from the legs.
+
+The shadow test is the usual one of background subtraction (as in OpenCV's
+MOG2 with ``detectShadows``): darker than the background by a bounded ratio and
+not far from it in colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lofi.io.session import read_video_frames
+
+
+class FootRefineError(ValueError):
+    """The background cannot be estimated (too few readable frames, or mismatched sizes)."""
+
+
+@dataclass(frozen=True)
+class FootRefineOptions:
+    """Settings of the box-bottom refinement.
+
+    ``band``: search this fraction of the box height above and below the detected
+    bottom. ``min_diff``: grey levels (largest channel difference from the
+    background) that make a pixel differ. ``shadow_ratio``: brightness ratios to
+    the background that a shadow can have; a darker-than-background pixel inside
+    it whose difference is under ``shadow_max_diff`` is shadow, not person.
+    ``min_pixels``: differing pixels that make a row a person row. ``max_gap_rows``:
+    rows without person allowed inside the run. ``samples``: frames in the median.
+    """
+
+    band: float = 0.15
+    min_diff: float = 40.0
+    shadow_ratio: tuple[float, float] = (0.5, 1.0)
+    shadow_max_diff: float = 70.0
+    min_pixels: int = 2
+    max_gap_rows: int = 3
+    samples: int = 60
+
+
+def median_background(video: str | Path, n_frames: int, samples: int = 60) -> np.ndarray:
+    """Per-pixel median (float32, BGR) of ``samples`` frames spread evenly over the video."""
+    if n_frames < 1:
+        raise FootRefineError(f"{video}: no frames to estimate the background from")
+    indices = sorted({int(i) for i in np.linspace(0, n_frames - 1, min(samples, n_frames))})
+    frames = [f for f in read_video_frames(video, indices) if f is not None]
+    if len(frames) < min(5, len(indices)):
+        raise FootRefineError(f"{video}: only {len(frames)} of {len(indices)} background frames decoded")
+    if len({f.shape for f in frames}) != 1:
+        raise FootRefineError(f"{video}: frames of different sizes")
+    return np.median(np.stack(frames), axis=0).astype(np.float32)
+
+
+def person_rows(patch: np.ndarray, background: np.ndarray, options: FootRefineOptions) -> np.ndarray:
+    """Per row of a BGR patch, whether it holds at least ``min_pixels`` person (non-shadow) pixels."""
+    patch = patch.astype(np.float32)
+    diff = np.abs(patch - background).max(axis=2)
+    ratio = (patch.sum(axis=2) + 1.0) / (background.sum(axis=2) + 1.0)
+    low, high = options.shadow_ratio
+    shadow = (ratio > low) & (ratio < high) & (diff < options.shadow_max_diff)
+    person = (diff > options.min_diff) & ~shadow
+    return person.sum(axis=1) >= options.min_pixels
+
+
+def run_end(rows: np.ndarray, max_gap: int) -> int | None:
+    """End (exclusive) of the run of True rows starting at row 0, bridging gaps up to ``max_gap``."""
+    if not rows.size or not rows[0]:
+        return None
+    hits = np.flatnonzero(rows)
+    breaks = np.flatnonzero(np.diff(hits) > max_gap + 1)
+    last = hits[breaks[0]] if breaks.size else hits[-1]
+    return int(last) + 1
+
+
+def refine_bottom(
+    image: np.ndarray, box: np.ndarray, background: np.ndarray, options: FootRefineOptions
+) -> float:
+    """The refined bottom (px, exclusive edge like the box's y1) of one xyxy box, or NaN.
+
+    NaN when the box is NaN or the run of person rows does not start at the top of
+    the search band (nothing there to follow down to the feet).
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if not np.isfinite([x0, y0, x1, y1]).all() or y1 <= y0:
+        return float("nan")
+    height, width = image.shape[:2]
+    reach = options.band * (y1 - y0)
+    top, bottom = int(max(0, round(y1 - reach))), int(min(height, round(y1 + reach)))
+    left, right = int(max(0, np.floor(x0))), int(min(width, np.ceil(x1)))
+    if bottom <= top or right <= left:
+        return float("nan")
+    rows = person_rows(image[top:bottom, left:right], background[top:bottom, left:right], options)
+    end = run_end(rows, options.max_gap_rows)
+    return float("nan") if end is None else float(top + end)

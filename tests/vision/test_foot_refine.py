@@ -1,0 +1,113 @@
+"""Box-bottom refinement against the empty room: synthetic images and a rendered session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lofi.sim.scene import load_scene
+from lofi.sim.session import SessionSpec, simulate_session
+from lofi.vision.detect import detect_session
+from lofi.vision.detectors import Detections
+from lofi.vision.foot_refine import (
+    FootRefineError,
+    FootRefineOptions,
+    median_background,
+    refine_bottom,
+    run_end,
+)
+from lofi.vision.localize import detection_boxes
+
+SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+FEET_ROW = 300  # first row below the synthetic person's feet
+
+
+def room_and_person() -> tuple[np.ndarray, np.ndarray]:
+    """A textured floor, and the same floor with two dark legs ending at FEET_ROW and a
+    soft shadow (45 % darker) reaching 25 rows below them."""
+    rng = np.random.default_rng(0)
+    background = rng.integers(100, 140, (480, 640, 3)).astype(np.uint8)
+    image = background.copy()
+    yy, xx = np.mgrid[0:480, 0:640]
+    shadow = ((xx - 180) / 70.0) ** 2 + ((yy - FEET_ROW) / 25.0) ** 2 < 1.0
+    image[shadow] = (image[shadow] * 0.55).astype(np.uint8)
+    image[100:FEET_ROW, 150:172] = (35, 35, 40)
+    image[100:FEET_ROW, 188:210] = (35, 35, 40)
+    return background.astype(np.float32), image
+
+
+@pytest.mark.parametrize("detected_bottom", [280.0, 300.0, 318.0])
+def test_refined_bottom_finds_the_feet_not_the_shadow(detected_bottom):
+    background, image = room_and_person()
+    box = np.array([140.0, 100.0, 220.0, detected_bottom])
+    assert refine_bottom(image, box, background, FootRefineOptions()) == FEET_ROW
+
+
+def test_without_the_shadow_test_the_shadow_pulls_the_bottom_down():
+    background, image = room_and_person()
+    box = np.array([140.0, 100.0, 220.0, 300.0])
+    no_shadow_test = FootRefineOptions(shadow_ratio=(0.0, 0.0))
+    assert refine_bottom(image, box, background, no_shadow_test) > FEET_ROW + 10
+
+
+def test_no_box_or_nothing_to_follow_gives_nan():
+    background, image = room_and_person()
+    options = FootRefineOptions()
+    assert np.isnan(refine_bottom(image, np.full(4, np.nan), background, options))
+    empty_floor = np.array([400.0, 100.0, 480.0, 300.0])  # no person at the band's top
+    assert np.isnan(refine_bottom(image, empty_floor, background, options))
+
+
+def test_run_end_bridges_short_gaps_only():
+    rows = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 1], bool)
+    assert run_end(rows, max_gap=3) == 5
+    assert run_end(rows, max_gap=4) == 10
+    assert run_end(~rows, max_gap=3) is None
+
+
+def test_background_needs_frames(tmp_path):
+    with pytest.raises(FootRefineError, match="no frames"):
+        median_background(tmp_path / "video.mp4", 0)
+
+
+class OffsetTruthDetector:
+    """The true boxes of a session with their bottoms moved by +-``error_px`` (a stand-in for a
+    detector whose box bottoms are off)."""
+
+    name = "offset_truth"
+
+    def __init__(self, truth: pd.DataFrame, error_px: float) -> None:
+        self.boxes = truth[["box_x0", "box_y0", "box_x1", "box_y1"]].to_numpy(np.float64)
+        self.error_px = error_px
+
+    def detect(self, frames: Iterable[np.ndarray]) -> Iterator[Detections]:
+        for k, _ in enumerate(frames):
+            box = self.boxes[k].copy()
+            if not np.isfinite(box).all():
+                yield Detections.empty()
+                continue
+            box[3] += self.error_px if k % 2 else -self.error_px
+            yield Detections(box[None], np.ones(1), ("person",))
+
+
+def test_refinement_recovers_true_bottoms_in_a_rendered_session(tmp_path):
+    session = tmp_path / "walk"
+    spec = SessionSpec("walk", ("S2",), "paper", "walk", duration_s=8.0, seed=5)
+    simulate_session(SCENE, spec, session, False)
+    truth = pd.read_parquet(session / "truth" / "frames.parquet")
+    detector = OffsetTruthDetector(truth, error_px=12.0)
+    run = detect_session(session, detector, progress=False, refine=FootRefineOptions())
+    true_bottom = truth["box_y1"].to_numpy()
+    detected_error = np.nanmean(np.abs(run.table["y1"].to_numpy() - true_bottom))
+    refined_error = np.abs(run.table["foot_y"].to_numpy() - true_bottom)
+    assert detected_error == pytest.approx(12.0)
+    assert np.isfinite(refined_error).mean() > 0.95
+    assert np.nanmean(refined_error) < 2.0
+    boxes = detection_boxes(run.table)
+    refined = np.isfinite(run.table["foot_y"].to_numpy())
+    assert np.array_equal(boxes[refined, 3], run.table["foot_y"].to_numpy()[refined])
+    assert np.array_equal(detection_boxes(run.table, refined_bottom=False)[:, 3], run.table["y1"].to_numpy())
