@@ -48,6 +48,9 @@ def test_smoke_pipeline_writes_sessions_that_read_back(tmp_path):
         assert summary["rows"] > 1000 and summary["skipped"] == 0
     for session in ("lab_walk_S1", "lab_walk_S2"):
         positions = pd.read_parquet(tmp_path / "data" / "interim" / session / "positions.parquet")
+        detections = pd.read_parquet(tmp_path / "data" / "interim" / session / "detections.parquet")
+        found = detections["x0"].notna()
+        assert detections.loc[found, "foot_y"].notna().mean() > 0.9  # labels.refine_feet: bottoms refined
         assert len(positions) > 100 and set(positions["reason"]) <= {
             "",
             "no_person",

@@ -87,6 +87,41 @@ def test_positions_schema(session, tmp_path):
     assert list(moved.columns) == list(positions.columns)
     found = positions["reason"] != "no_person"
     assert not np.allclose(moved.loc[found, "x_m"], positions.loc[found, "x_m"])
+    assert np.isfinite(pd.read_parquet(tmp_path / "d.parquet")["foot_y"]).any()  # refined by default
+
+
+def test_a_correction_fitted_on_other_bottoms_is_refused(session, tmp_path, capsys):
+    from lofi.cli import main
+    from lofi.vision.foot_correction import FootCorrection, write_foot_correction
+
+    shutil.copytree(session, tmp_path / "s")
+    out = str(tmp_path / "d.parquet")
+    assert main(["detect", str(tmp_path / "s"), "--detector", "bgsub", "--quiet", "--out", out]) == 0
+    write_foot_correction(
+        tmp_path / "f.json", FootCorrection(0.2, "upright", "bgsub", [], refined_bottom=False)
+    )
+    args = ["--detections", out, "--foot-point", "upright", "--foot-offset-from", str(tmp_path / "f.json")]
+    assert main(["localize", str(tmp_path / "s"), *args, "--out", str(tmp_path / "p.parquet")]) == 2
+    assert "fitted on detector box bottoms, but refined ones" in capsys.readouterr().err
+    plain = str(tmp_path / "plain.parquet")
+    assert (
+        main(
+            [
+                "detect",
+                str(tmp_path / "s"),
+                "--detector",
+                "bgsub",
+                "--no-refine-feet",
+                "--quiet",
+                "--out",
+                plain,
+            ]
+        )
+        == 0
+    )
+    assert pd.read_parquet(plain)["foot_y"].isna().all()
+    args[1] = plain
+    assert main(["localize", str(tmp_path / "s"), *args, "--out", str(tmp_path / "p.parquet")]) == 0
 
 
 def test_cli_foot_point_choices_match_the_library():

@@ -27,3 +27,21 @@ def test_missing_or_malformed_files_are_clear_errors(tmp_path):
     (tmp_path / "bad.json").write_text('{"foot_offset_m": 0.2}')
     with pytest.raises(FootCorrectionError, match="not a foot-correction file"):
         read_foot_correction(tmp_path / "bad.json")
+
+
+def test_refined_bottom_must_match(tmp_path):
+    refined = FootCorrection(0.199, "upright", "yolo", ["data/raw/a"], refined_bottom=True)
+    write_foot_correction(tmp_path / "f.json", refined)
+    assert read_foot_correction(tmp_path / "f.json", "upright", refined_bottom=True) == refined
+    assert "refined box bottoms" in refined.note()
+    with pytest.raises(FootCorrectionError, match="fitted on refined box bottoms, but detector ones"):
+        read_foot_correction(tmp_path / "f.json", "upright", refined_bottom=False)
+
+
+def test_files_from_before_refinement_read_as_detector_bottoms(tmp_path):
+    (tmp_path / "old.json").write_text(
+        '{"foot_offset_m": 0.21, "foot_point": "upright", "detector": "yolo", "fitted_on": []}'
+    )
+    assert read_foot_correction(tmp_path / "old.json", refined_bottom=False).refined_bottom is False
+    with pytest.raises(FootCorrectionError, match="fitted on detector box bottoms"):
+        read_foot_correction(tmp_path / "old.json", refined_bottom=True)

@@ -111,3 +111,11 @@ def test_refinement_recovers_true_bottoms_in_a_rendered_session(tmp_path):
     refined = np.isfinite(run.table["foot_y"].to_numpy())
     assert np.array_equal(boxes[refined, 3], run.table["foot_y"].to_numpy()[refined])
     assert np.array_equal(detection_boxes(run.table, refined_bottom=False)[:, 3], run.table["y1"].to_numpy())
+
+
+def test_a_box_that_stops_well_above_the_feet_is_followed_down():
+    background, image = room_and_person()
+    short = np.array([140.0, 100.0, 220.0, 240.0])  # 60 px short; the band reaches only 21 px below
+    assert refine_bottom(image, short, background, FootRefineOptions()) == FEET_ROW
+    no_extension = FootRefineOptions(max_extensions=0)
+    assert refine_bottom(image, short, background, no_extension) < FEET_ROW

@@ -92,6 +92,14 @@ def test_label_noise_between_frames_is_not_a_jump():
     assert list(pos["reason"]) == ["", "", "", "jump", ""]
 
 
+def test_localize_uses_refined_bottoms_where_there_are_some():
+    table = detections([[40, 0, 60, 100], [40, 0, 60, 100]], [0.0, 0.033]).assign(foot_y=[150.0, np.nan])
+    refined = localize(table, unit_calibration())
+    assert refined["y_m"].tolist() == [1.5, 1.0]  # the second row keeps the detector's bottom
+    assert localize(table, unit_calibration(), refined_bottom=False)["y_m"].tolist() == [1.0, 1.0]
+    assert table["y1"].tolist() == [100.0, 100.0]  # the table itself is not changed
+
+
 def test_foot_offset_moves_labels_away_from_the_camera():
     pos = localize(detections([[40, 0, 60, 100]], [0.0]), unit_calibration(), foot_offset_m=0.1)
     # Up in this image is toward smaller floor y, so "away" is -y here.

@@ -38,7 +38,9 @@ class FootRefineOptions:
     the background that a shadow can have; a darker-than-background pixel inside
     it whose difference is under ``shadow_max_diff`` is shadow, not person.
     ``min_pixels``: differing pixels that make a row a person row. ``max_gap_rows``:
-    rows without person allowed inside the run. ``samples``: frames in the median.
+    rows without person allowed inside the run. ``max_extensions``: how often a run
+    that reaches the end of the search window is followed further down. ``samples``:
+    frames in the median.
     """
 
     band: float = 0.15
@@ -47,6 +49,7 @@ class FootRefineOptions:
     shadow_max_diff: float = 70.0
     min_pixels: int = 2
     max_gap_rows: int = 3
+    max_extensions: int = 3
     samples: int = 60
 
 
@@ -89,18 +92,29 @@ def refine_bottom(
 ) -> float:
     """The refined bottom (px, exclusive edge like the box's y1) of one xyxy box, or NaN.
 
-    NaN when the box is NaN or the run of person rows does not start at the top of
-    the search band (nothing there to follow down to the feet).
+    The search starts ``band`` x box height above the detected bottom and reaches as
+    far below it; a run of person rows that reaches the end of the search window
+    (a box that stops well above the feet) is followed further down, one window
+    length at a time, up to ``max_extensions`` times. NaN when the box is NaN or
+    the run of person rows does not start at the top of the window (nothing there
+    to follow down to the feet).
     """
     x0, y0, x1, y1 = (float(v) for v in box)
     if not np.isfinite([x0, y0, x1, y1]).all() or y1 <= y0:
         return float("nan")
     height, width = image.shape[:2]
-    reach = options.band * (y1 - y0)
-    top, bottom = int(max(0, round(y1 - reach))), int(min(height, round(y1 + reach)))
+    reach = max(options.band * (y1 - y0), 2.0)
+    top = int(max(0, round(y1 - reach)))
     left, right = int(max(0, np.floor(x0))), int(min(width, np.ceil(x1)))
+    bottom = int(min(height, round(y1 + reach)))
     if bottom <= top or right <= left:
         return float("nan")
-    rows = person_rows(image[top:bottom, left:right], background[top:bottom, left:right], options)
-    end = run_end(rows, options.max_gap_rows)
-    return float("nan") if end is None else float(top + end)
+    for _ in range(options.max_extensions + 1):
+        rows = person_rows(image[top:bottom, left:right], background[top:bottom, left:right], options)
+        end = run_end(rows, options.max_gap_rows)
+        if end is None:
+            return float("nan")
+        if top + end < bottom or bottom >= height:
+            break
+        bottom = int(min(height, bottom + round(2 * reach)))
+    return float(top + end)
