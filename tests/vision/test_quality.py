@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lofi.vision.quality import all_frames_quality, surveyed_points_quality
+from lofi.vision.quality import all_frames_quality, bottom_errors_px, surveyed_points_quality
 
 
 def tables():
@@ -58,3 +58,12 @@ def test_surveyed_points_average_each_standing_period():
     # point 0: mean label (1.0, 2.0333) -> 3.33 cm; point 1: only the valid frame -> 0 cm
     assert q.frames == 2
     assert q.mean_cm == pytest.approx((100 * 0.1 / 3 + 0.0) / 2)
+
+
+def test_bottom_errors_before_and_after_refinement():
+    _, truth, detections = tables()
+    detections = detections.assign(y1=[260.0, 280, 270, np.nan, 270, 250])
+    detector_px, refined_px = bottom_errors_px(detections, truth)
+    assert detector_px == pytest.approx((10 + 10 + 0 + 0 + 20) / 5) and np.isnan(refined_px)
+    refined = detections.assign(foot_y=[271.0, 269, np.nan, np.nan, 270, 270])
+    assert bottom_errors_px(refined, truth) == pytest.approx((8.0, 0.5))

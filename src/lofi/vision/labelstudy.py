@@ -11,8 +11,10 @@ import pandas as pd
 from lofi.io.session import read_video_frames, read_yaml
 from lofi.report.label_quality import detector_panel, error_map, write_report
 from lofi.vision.calibration import load_calibration, region_size
+from lofi.vision.foot_correction import FootCorrection
 from lofi.vision.foot_refine import FootRefineOptions
 from lofi.vision.localize import fit_foot_offset, localize
+from lofi.vision.quality import bottom_errors_px
 from lofi.vision.study import Evaluated, evaluate, score_positions
 
 PANEL_POINT = 4  # the surveyed point shown in the detector panel
@@ -71,10 +73,9 @@ def run_label_study(
         foot_offset_m = round(
             fitted_foot_offset(fit_on, detectors[0], first, progress, foot_point, refine), 3
         )
-        fitted_note = (
-            f"foot-point correction ({foot_point} foot point) {foot_offset_m} m fitted on "
-            f"{len(fit_on)} detector-training sessions (one value for every view)"
-        )
+        fitted_note = FootCorrection(
+            foot_offset_m, foot_point, detectors[0], [str(p) for p in fit_on], refine is not None
+        ).note()
     label = corrected_label(detectors[0], foot_point, foot_offset_m, refine is not None)
     for session in survey:
         for det in detectors:
@@ -101,6 +102,8 @@ def run_label_study(
     plain = surveyed[surveyed["detector"].isin(detectors)]
     best = plain.groupby("detector")["mean_cm"].mean().idxmin() if len(plain) else detectors[0]
     notes = _notes(table, detectors) + ([fitted_note] if fitted_note else [])
+    if refine is not None:
+        notes += [_bottom_note(panel_runs[detectors[0], session], session) for session in survey]
     write_report(table, out_dir, best, notes)
     _figures(survey, walks, detectors, panel_runs, out_dir / "figures")
     report = out_dir / "label_quality.md"
@@ -131,6 +134,16 @@ def _walk_variants(
         )
         rows.append(score_positions(session, positions, detections, det, float("nan")).row())
     return rows
+
+
+def _bottom_note(result: Evaluated, session: Path) -> str:
+    """How far the first detector's box bottoms are from the true ones, before and after refinement."""
+    truth = pd.read_parquet(session / "truth" / "frames.parquet")
+    detector_px, refined_px = bottom_errors_px(result.detections, truth)
+    return (
+        f"box bottoms in {session.name}: {detector_px:.1f} px mean error from the true box bottom as "
+        f"detected, {refined_px:.1f} px refined against the empty room"
+    )
 
 
 def corrected_label(detector: str, foot_point: str, foot_offset_m: float, refined: bool = False) -> str:

@@ -53,6 +53,18 @@ def wrong_object(detections: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
     return pd.Series((far & kept).to_numpy(), index=merged["frame"].to_numpy())
 
 
+def bottom_errors_px(detections: pd.DataFrame, truth: pd.DataFrame) -> tuple[float, float]:
+    """Mean |box bottom - true box bottom| (px) over frames with a kept box: the
+    detector's bottom (``y1``) and the refined one (``foot_y``; NaN if none was refined)."""
+    merged = detections.merge(truth[["frame", "box_y1"]], on="frame")
+    merged = merged[merged["y1"].notna() & merged["box_y1"].notna()]
+    detector = float((merged["y1"] - merged["box_y1"]).abs().mean())
+    refined = merged["foot_y"].notna() if "foot_y" in merged else pd.Series(False, index=merged.index)
+    if not refined.any():
+        return detector, float("nan")
+    return detector, float((merged.loc[refined, "foot_y"] - merged.loc[refined, "box_y1"]).abs().mean())
+
+
 def _errors_cm(positions: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame floor error (cm, NaN where no position) and whether a box was kept."""
     merged = positions.merge(truth[["frame", "x_m", "y_m"]], on="frame", suffixes=("", "_true"))
