@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lofi.io.session import read_yaml
+from lofi.io.session import read_video_frames, read_yaml
 from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec, simulate_session
 from lofi.vision.calibration import load_calibration
@@ -38,6 +38,7 @@ def time_detector(
     """Frames/s (and frame count) of detect (+ refinement) + localize over ``session``."""
     options = {"weights": weights} if name == "yolo" else {}
     detector = make_detector(name, **options)
+    list(detector.detect(read_video_frames(session / "video.mp4", [0])))  # warm-up: lazy model setup
     start = time.perf_counter()
     run = detect_session(session, detector, progress=False, refine=FootRefineOptions() if refine else None)
     calibration, region = load_calibration(read_yaml(session / "calibration.yaml"), "calibration.yaml")
