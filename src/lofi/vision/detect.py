@@ -13,19 +13,7 @@ from tqdm import tqdm
 
 from lofi.io.session import VideoFrames, read_frames_csv
 from lofi.vision.detectors import Detector, select_person
-from lofi.vision.foot_refine import FootRefineOptions, median_background, refine_bottom
-
-
-@dataclass
-class FootRefiner:
-    """The empty-room background of a session and the refinement settings."""
-
-    background: np.ndarray
-    options: FootRefineOptions
-
-    def bottom(self, image: np.ndarray, box: np.ndarray) -> float:
-        """Refined bottom (px) of ``box`` in ``image``, or NaN."""
-        return refine_bottom(image, box, self.background, self.options)
+from lofi.vision.foot_refine import FootRefineOptions, FootRefiner
 
 
 @dataclass
@@ -55,10 +43,7 @@ def detect_session(
     """
     times = read_frames_csv(session / "frames.csv")["t_host"].to_numpy()
     frames = VideoFrames(session / "video.mp4", expected=len(times))
-    refiner = None
-    if refine is not None:
-        background = median_background(session / "video.mp4", len(times), refine.samples)
-        refiner = FootRefiner(background, refine)
+    refiner = None if refine is None else FootRefiner.for_video(session / "video.mp4", len(times), refine)
     return detect_frames(frames, times, detector, stride, progress, session.name, refiner)
 
 
@@ -107,7 +92,7 @@ def detect_frames(
         image = pending.pop(k, None)
         if kept is not None:
             boxes[row], scores[row] = kept
-            if image is not None and refiner is not None:
+            if image is not None:
                 foot_y[row] = refiner.bottom(image, boxes[row])
     seconds = time.perf_counter() - start
     reason = np.full(n, "", dtype=object)

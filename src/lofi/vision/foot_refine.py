@@ -118,3 +118,20 @@ def refine_bottom(
             break
         bottom = int(min(height, bottom + round(2 * reach)))
     return float(top + end)
+
+
+@dataclass(frozen=True)
+class FootRefiner:
+    """The empty-room background of one session and the refinement settings."""
+
+    background: np.ndarray
+    options: FootRefineOptions
+
+    @classmethod
+    def for_video(cls, video: str | Path, n_frames: int, options: FootRefineOptions) -> FootRefiner:
+        """A refiner whose background is the median of ``options.samples`` frames of ``video``."""
+        return cls(median_background(video, n_frames, options.samples), options)
+
+    def bottom(self, image: np.ndarray, box: np.ndarray) -> float:
+        """Refined bottom (px) of ``box`` in ``image``, or NaN (see :func:`refine_bottom`)."""
+        return refine_bottom(image, box, self.background, self.options)

@@ -96,7 +96,8 @@ def run_label_study(
         positions = pd.read_parquet(interim / "positions.parquet")
         detections = pd.read_parquet(interim / "detections.parquet")
         rows.append(score_positions(session, positions, detections, "pipeline", float("nan")).row())
-        rows += _walk_variants(session, detections, detectors[0], label, (foot_point, foot_offset_m))
+        correction = (foot_point, foot_offset_m, refine is not None)
+        rows += _walk_variants(session, detections, detectors[0], label, correction)
     table = pd.DataFrame(rows)
     surveyed = table[table["experiment"] == "surveyed_points"]
     plain = surveyed[surveyed["detector"].isin(detectors)]
@@ -115,18 +116,18 @@ def _walk_variants(
     detections: pd.DataFrame,
     first: str,
     label: str,
-    correction: tuple[str, float],
+    correction: tuple[str, float, bool],
 ) -> list[dict]:
     """All-frames rows of a walk's detections, plain (bottom-middle, detector's box) and,
     for the first detector, corrected like the survey sessions: ``correction`` is the
-    foot-point model and offset (m), and refined bottoms are used where the detect
-    stage wrote them."""
+    foot-point model, the offset (m) and whether to use the refined bottoms that the
+    detect stage wrote."""
     calibration_file = session / "calibration.yaml"
     calibration, region = load_calibration(read_yaml(calibration_file), str(calibration_file))
     name = str(detections["detector"].iloc[0]) if len(detections) else "detector"
     variants = [(name, "bottom_middle", 0.0, False)]
     if label and name == first:
-        variants.append((label, *correction, True))
+        variants.append((label, *correction))
     rows = []
     for det, model, offset, refined in variants:
         positions = localize(
