@@ -47,24 +47,18 @@ def test_stride_and_opencv_detectors(session):
         make_detector("sift")
 
 
+def detect_bgsub(session: Path, out: str | Path, *extra: str) -> int:
+    """``lofi detect`` with the background-subtraction detector; returns the exit status."""
+    from lofi.cli import main
+
+    return main(["detect", str(session), "--detector", "bgsub", "--quiet", "--out", str(out), *extra])
+
+
 def test_positions_schema(session, tmp_path):
     from lofi.cli import main
 
     shutil.copytree(session, tmp_path / "s")
-    assert (
-        main(
-            [
-                "detect",
-                str(tmp_path / "s"),
-                "--detector",
-                "bgsub",
-                "--quiet",
-                "--out",
-                str(tmp_path / "d.parquet"),
-            ]
-        )
-        == 0
-    )
+    assert detect_bgsub(tmp_path / "s", tmp_path / "d.parquet") == 0
     assert (
         main(
             [
@@ -96,7 +90,7 @@ def test_a_correction_fitted_on_other_bottoms_is_refused(session, tmp_path, caps
 
     shutil.copytree(session, tmp_path / "s")
     out = str(tmp_path / "d.parquet")
-    assert main(["detect", str(tmp_path / "s"), "--detector", "bgsub", "--quiet", "--out", out]) == 0
+    assert detect_bgsub(tmp_path / "s", out) == 0
     write_foot_correction(
         tmp_path / "f.json", FootCorrection(0.2, "upright", "bgsub", [], refined_bottom=False)
     )
@@ -104,21 +98,7 @@ def test_a_correction_fitted_on_other_bottoms_is_refused(session, tmp_path, caps
     assert main(["localize", str(tmp_path / "s"), *args, "--out", str(tmp_path / "p.parquet")]) == 2
     assert "fitted on detector box bottoms, but refined ones" in capsys.readouterr().err
     plain = str(tmp_path / "plain.parquet")
-    assert (
-        main(
-            [
-                "detect",
-                str(tmp_path / "s"),
-                "--detector",
-                "bgsub",
-                "--no-refine-feet",
-                "--quiet",
-                "--out",
-                plain,
-            ]
-        )
-        == 0
-    )
+    assert detect_bgsub(tmp_path / "s", plain, "--no-refine-feet") == 0
     assert pd.read_parquet(plain)["foot_y"].isna().all()
     args[1] = plain
     assert main(["localize", str(tmp_path / "s"), *args, "--out", str(tmp_path / "p.parquet")]) == 0
