@@ -18,7 +18,7 @@ if os.environ.get("CI"):
 # Keep ultralytics' settings, fonts and runs out of the repository and the user's home.
 os.environ.setdefault("LOFI_ULTRALYTICS_HOME", tempfile.mkdtemp(prefix="lofi-ultralytics-"))
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "fixtures"
 REAL_CSI = DATA / "real_csi"
 CSIKIT_LOG = REAL_CSI / "csikit_esp32_100hz_pitraffic" / "example_100hz_pitraffic.csv"
 CSI_TOOL_LOG = REAL_CSI / "esp32_csi_tool_example" / "example_csi.csv"

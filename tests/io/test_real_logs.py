@@ -1,4 +1,4 @@
-"""The reader against three logs recorded on ESP32 hardware (tests/data/real_csi)."""
+"""The reader against three logs recorded on ESP32 hardware (tests/fixtures/real_csi)."""
 
 from __future__ import annotations
 
