@@ -18,15 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from lofi.io.session import read_video_frames, read_yaml
+from lofi.io.session import read_yaml
+from lofi.io.video import read_video_frames
 from lofi.sim.scene import load_scene
-from lofi.sim.session import SessionSpec, simulate_session
+from lofi.sim.session import SessionSpec
+from lofi.stages.detect import detect_session
+from lofi.stages.simulate import simulate_session
 from lofi.vision.calibration import load_calibration
-from lofi.vision.detect import detect_session
 from lofi.vision.detectors import make_detector
+from lofi.vision.detectors.yolo import WeightsNotFoundError
 from lofi.vision.foot_refine import FootRefineOptions
 from lofi.vision.localize import localize
-from lofi.vision.yolo import WeightsNotFoundError
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_FPS = 30.0

@@ -15,7 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from lofi.sim.scene import load_scene
-from lofi.sim.session import SessionSpec, simulate_session
+from lofi.sim.session import SessionSpec
+from lofi.stages.simulate import simulate_session
 
 SCENE = Path(__file__).resolve().parents[1] / "conf" / "scene" / "lab.yaml"
 TARGETS_S = {"smoke": 15.0, "paper": 300.0}

@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 
 from lofi.csi.complete import CompletionOptions
-from lofi.data.ingest import align_session, complete_session_csi, write_completed, write_json
+from lofi.io.json_report import write_json
 from lofi.io.session import write_yaml
 from lofi.io.tables import write_csi_table
 from lofi.sim.scene import load_scene
-from lofi.sim.session import SessionSpec, simulate_csi_only, write_csi_log
+from lofi.sim.session import SessionSpec, simulate_csi_only
+from lofi.stages.align import align_session
+from lofi.stages.csi import complete_session_csi, write_completed
+from lofi.stages.simulate import write_csi_log
 
 
 def make_interim(root: Path, subject: str, seconds: float = 20.0, seed: int = 0) -> Path:

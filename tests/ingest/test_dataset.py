@@ -8,9 +8,11 @@ import pickle
 import numpy as np
 import pytest
 
-from lofi.data.dataset import DatasetError, SessionInputs, build_dataset, load_dataset, usable_windows
-from lofi.data.published import export_wiloc
+from lofi.data.windows import usable_windows
+from lofi.io.dataset_store import DatasetError, load_dataset
+from lofi.io.lofi_pickles import export_wiloc
 from lofi.io.tables import read_csi_table
+from lofi.stages.dataset import SessionInputs, build_dataset
 
 
 def test_dataset_holds_every_session_and_the_manifest_explains_coverage(two_sessions, tmp_path):

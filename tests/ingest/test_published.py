@@ -7,10 +7,11 @@ import pickle
 import numpy as np
 import pytest
 
-from lofi.data.dataset import SessionInputs, build_dataset, load_dataset
-from lofi.data.published import import_pickle, import_raw_csvs
+from lofi.io.dataset_store import load_dataset
 from lofi.io.lofi_pickles import PickleTrustError, load_published_pickle
 from lofi.io.session import read_yaml
+from lofi.stages.dataset import SessionInputs, build_dataset
+from lofi.stages.import_lofi import import_pickle, import_raw_csvs
 
 from ..csi.logs import write_log
 

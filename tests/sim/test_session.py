@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from lofi.io.inspect import inspect_path
-from lofi.io.session import read_video_frames
+from lofi.io.video import read_video_frames
 from lofi.sim.camera import CameraModel
 from lofi.sim.scene import load_scene
-from lofi.sim.session import SessionSpec, simulate_session
+from lofi.sim.session import SessionSpec
+from lofi.stages.inspect import inspect_path
+from lofi.stages.simulate import simulate_session
 
 SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
 WALK = SessionSpec("walk_S3", ("S3",), "corner", "walk", duration_s=8.0, seed=5)

@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 
 from lofi.io.schema import DETECTIONS_COLUMNS, POSITIONS_COLUMNS
-from lofi.io.session import VideoError
+from lofi.io.video import VideoError
 from lofi.sim.scene import load_scene
-from lofi.sim.session import SessionSpec, simulate_session
-from lofi.vision.detect import detect_session
-from lofi.vision.detectors import BackgroundSubtractionDetector, HaarDetector, HogDetector, make_detector
+from lofi.sim.session import SessionSpec
+from lofi.stages.detect import detect_session
+from lofi.stages.simulate import simulate_session
+from lofi.vision.detectors import make_detector
+from lofi.vision.detectors.opencv import BackgroundSubtractionDetector, HaarDetector, HogDetector
 
 SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
 
@@ -86,7 +88,7 @@ def test_positions_schema(session, tmp_path):
 
 def test_a_correction_fitted_on_other_bottoms_is_refused(session, tmp_path, capsys):
     from lofi.cli import main
-    from lofi.vision.foot_correction import FootCorrection, write_foot_correction
+    from lofi.io.foot_correction import FootCorrection, write_foot_correction
 
     shutil.copytree(session, tmp_path / "s")
     out = str(tmp_path / "d.parquet")
@@ -105,7 +107,7 @@ def test_a_correction_fitted_on_other_bottoms_is_refused(session, tmp_path, caps
 
 
 def test_cli_foot_point_choices_match_the_library():
-    from lofi.cli import FOOT_POINTS as CLI_FOOT_POINTS
+    from lofi.vision.choices import FOOT_POINTS as CLI_FOOT_POINTS
     from lofi.vision.localize import FOOT_POINTS
 
     assert CLI_FOOT_POINTS == FOOT_POINTS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lofi.vision.foot_correction import (
+from lofi.io.foot_correction import (
     FootCorrection,
     FootCorrectionError,
     read_foot_correction,

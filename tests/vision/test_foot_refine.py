@@ -10,12 +10,14 @@ import pandas as pd
 import pytest
 
 from lofi.sim.scene import load_scene
-from lofi.sim.session import SessionSpec, simulate_session
-from lofi.vision.detect import detect_session
-from lofi.vision.detectors import Detections
+from lofi.sim.session import SessionSpec
+from lofi.stages.detect import detect_session
+from lofi.stages.simulate import simulate_session
+from lofi.vision.detectors.base import Detections
 from lofi.vision.foot_refine import (
     FootRefineError,
     FootRefineOptions,
+    background_indices,
     median_background,
     refine_bottom,
     run_end,
@@ -69,9 +71,22 @@ def test_run_end_bridges_short_gaps_only():
     assert run_end(~rows, max_gap=3) is None
 
 
-def test_background_needs_frames(tmp_path):
-    with pytest.raises(FootRefineError, match="no frames"):
-        median_background(tmp_path / "video.mp4", 0)
+def test_background_needs_frames():
+    with pytest.raises(FootRefineError, match=r"video\.mp4: no frames"):
+        median_background([], 0, "video.mp4")
+    frame = np.zeros((4, 6, 3), np.uint8)
+    with pytest.raises(FootRefineError, match="only 2 of 10 background frames decoded"):
+        median_background([frame, frame], 10, "video.mp4")
+    with pytest.raises(FootRefineError, match="frames of different sizes"):
+        median_background([frame] * 4 + [np.zeros((5, 6, 3), np.uint8)], 5)
+    background = median_background([frame, frame + 2, frame + 4, frame + 6, frame + 8], 5)
+    assert background.dtype == np.float32 and np.all(background == 4.0)
+
+
+def test_background_frames_are_spread_over_the_video():
+    assert background_indices(100, 5) == [0, 24, 49, 74, 99]
+    assert background_indices(3, 60) == [0, 1, 2]
+    assert background_indices(0, 60) == []
 
 
 class OffsetTruthDetector:

@@ -11,7 +11,7 @@ import pytest
 from lofi.sim.camera import CameraModel
 from lofi.sim.scene import load_scene
 from lofi.vision.calibration import Calibration, CalibrationError, Lens
-from lofi.vision.detectors import Detections, select_person
+from lofi.vision.detectors.base import Detections, select_person
 from lofi.vision.localize import (
     away_from_camera,
     away_from_nadir,

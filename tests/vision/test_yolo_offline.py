@@ -9,10 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from lofi.vision.detectors import select_person
-from lofi.vision.offline import ultralytics_home
-from lofi.vision.train_detector import TrainSettings, _write_example, train_on_dataset
-from lofi.vision.yolo import WeightsNotFoundError, YoloDetector
+from lofi.io.yolo_dataset import write_example
+from lofi.stages.train_detector import train_on_dataset
+from lofi.vision.detectors.base import select_person
+from lofi.vision.detectors.offline import ultralytics_home
+from lofi.vision.detectors.yolo import WeightsNotFoundError, YoloDetector
+from lofi.vision.detectors.yolo_train import TrainSettings
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def tiny_dataset(root: Path) -> Path:
         x, y = int(rng.integers(10, 90)), int(rng.integers(5, 30))
         cv2.rectangle(image, (x, y), (x + 18, y + 55), (40, 40, 160), -1)
         box = np.array([x, y, x + 18, y + 55], float)
-        _write_example(root, "val" if k < 2 else "train", f"{k:03d}", image, box)
+        write_example(root, "val" if k < 2 else "train", f"{k:03d}", image, box)
     data = root / "data.yaml"
     data.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames:\n  0: person\n")
     return data

@@ -86,3 +86,13 @@ def _check_overlap(t_csi: np.ndarray, t_frames: np.ndarray) -> None:
 def _span(t: np.ndarray) -> str:
     start, end = pd.to_datetime([t.min(), t.max()], unit="s")
     return f"{start:%Y-%m-%d %H:%M:%S.%f}"[:-3] + f" to {end:%H:%M:%S.%f}"[:-3]
+
+
+def camera_period_s(camera_rate_hz: float | None, positions: pd.DataFrame) -> float:
+    """One camera period (s): 1 / ``camera_rate_hz`` when known, else the median frame interval."""
+    if camera_rate_hz is not None:
+        return 1.0 / float(camera_rate_hz)
+    t = np.sort(positions["t_host"].to_numpy(np.float64))
+    if len(t) < 2:
+        raise AlignError("cannot infer a camera period from fewer than 2 frames: give --tolerance-s")
+    return float(np.median(np.diff(t)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-FILL_METHODS = ("linear", "spline", "none", "csibert")
+from lofi.csi.choices import FILL_METHODS
 
 
 class FillMethodUnavailableError(ValueError):

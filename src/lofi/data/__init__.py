@@ -1,1 +1,1 @@
-"""Data sets: per-session ingest (CSI completion, alignment), the processed store, imports."""
+"""Training data: windows over the data set's rows, labels, regions, splits (the DataModule follows)."""

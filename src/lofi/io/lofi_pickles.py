@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from lofi.io.atomic import atomic_open
+from lofi.io.dataset_store import Dataset
 
 PAD = -1000.0
 _ALLOWED_GLOBALS = {
@@ -158,3 +159,30 @@ def wiloc_record(
         "time": np.round(np.asarray(t_device_s) * 1e6),
         "people": people,
     }
+
+
+def export_wiloc(dataset: Dataset, path: str | Path) -> int:
+    """Write ``dataset`` as a ``wiloc.pkl``-shaped pickle (one record per session); returns the count.
+
+    Lost packets (even where the data set filled them) and rows without CSI are
+    padded with -1000 as in the published file, and so are missing labels; ``time``
+    is the device clock in microseconds.
+    """
+    records = []
+    for entry in dataset.manifest["sessions"]:
+        rows = slice(*entry["rows"])
+        frames = dataset.frames.iloc[rows]
+        records.append(
+            wiloc_record(
+                entry["subject"] or entry["session"],
+                frames["t_device"].to_numpy(np.float64),
+                dataset.amplitude[rows],
+                dataset.phase[rows],
+                np.where(frames["label_valid"], frames["x_m"], np.nan),
+                np.where(frames["label_valid"], frames["y_m"], np.nan),
+                frames["frame"].to_numpy(np.int64),
+                frames["lost"].to_numpy(bool),
+            )
+        )
+    write_wiloc_pickle(path, records)
+    return len(records)

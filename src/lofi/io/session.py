@@ -1,27 +1,59 @@
-"""Raw session folders: the files a recording (real or simulated) consists of.
+"""Raw session folders: their YAML files, the typed ``session.yaml`` record, atomic folders.
 
-``session.yaml``, ``csi.csv`` (esp-radar layout), ``video.mp4`` + ``frames.csv``,
-``calibration.yaml`` and, for synthetic sessions only, ``truth/`` (parquet).
-A folder is written under a temporary name and renamed when complete.
+A session folder holds ``session.yaml``, ``csi.csv`` (ESP32 log), ``video.mp4`` +
+``frames.csv`` (:mod:`lofi.io.video`), ``calibration.yaml`` and, for synthetic
+sessions only, ``truth/`` (parquet). ``session.yaml`` is read once, into
+:class:`SessionMeta`; every problem with it is a :class:`SessionFileError` naming
+the file and the field.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-import pandas as pd
 import yaml
 
 from lofi.io.atomic import atomic_open
+from lofi.io.csi_reader import CsiReadError
 
-FRAMES_COLUMNS = ("frame", "t_host")
+SESSION_META = "session.yaml"
+SESSION_CSI = "csi.csv"
+SESSION_VIDEO = "video.mp4"
+SESSION_FRAMES = "frames.csv"
+SESSION_CALIBRATION = "calibration.yaml"
+TRUTH_FRAMES = Path("truth") / "frames.parquet"
+TRUTH_PINGS = Path("truth") / "pings.parquet"
+
+
+class SessionFileError(ValueError):
+    """A session's YAML file is missing or malformed."""
+
+
+def read_yaml(path: str | os.PathLike[str]) -> dict:
+    """A YAML mapping from a file, or a clear error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SessionFileError(f"{path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise SessionFileError(f"{path}: not valid YAML ({err})") from err
+    if not isinstance(data, dict):
+        raise SessionFileError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def write_yaml(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Write a YAML file atomically (keys in the given order)."""
+    with atomic_open(path, "w") as handle:
+        yaml.safe_dump(data, handle, sort_keys=False, default_flow_style=None, width=100)
 
 
 @contextlib.contextmanager
@@ -42,142 +74,88 @@ def session_folder(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     os.replace(tmp, out)
 
 
-def write_yaml(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
-    """Write a YAML file atomically (keys in the given order)."""
-    with atomic_open(path, "w") as handle:
-        yaml.safe_dump(data, handle, sort_keys=False, default_flow_style=None, width=100)
+@dataclass(frozen=True)
+class SessionMeta:
+    """What ``session.yaml`` says about one recording.
+
+    ``csi_rate_hz`` is the nominal ping rate f2 (Hz) and ``camera_rate_hz`` the
+    nominal frame rate (Hz); ``None`` when the file does not give them (they are
+    then estimated from the data). ``path`` is the file read, ``None`` when the
+    folder has no ``session.yaml`` (every field then has its default and ``id`` is
+    the folder's name).
+    """
+
+    id: str
+    kind: str = "real"
+    subjects: tuple[str, ...] = ()
+    room: str | None = None
+    camera_view: str | None = None
+    mode: str | None = None
+    csi_rate_hz: float | None = None
+    camera_rate_hz: float | None = None
+    csv_layout: str | None = None
+    path: Path | None = None
 
 
-def write_frames_csv(path: str | os.PathLike[str], host_times_s: np.ndarray) -> None:
-    """``frames.csv``: frame index in ``video.mp4`` and its host timestamp (s since 1970)."""
-    frame = pd.DataFrame({"frame": np.arange(len(host_times_s)), "t_host": host_times_s})
-    with atomic_open(path, "w") as handle:
-        frame.to_csv(handle, index=False, float_format="%.6f")
-
-
-def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
-    """Write a parquet table atomically."""
-    with atomic_open(path, "wb") as handle:
-        table.to_parquet(handle, index=False)
-
-
-class VideoWriter:
-    """``video.mp4`` through OpenCV's writer (MPEG-4 part 2), frame by frame."""
-
-    def __init__(self, path: str | os.PathLike[str], fps: float, size_px: tuple[int, int]) -> None:
-        self.path = Path(path)
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size_px)
-        if not self._writer.isOpened():
-            raise OSError(f"{self.path}: OpenCV cannot open an MPEG-4 video writer")
-        self.frames = 0
-
-    def write(self, image: np.ndarray) -> None:
-        self._writer.write(image)
-        self.frames += 1
-
-    def close(self) -> None:
-        self._writer.release()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def read_video_frames(path: str | os.PathLike[str], indices: list[int] | None = None) -> list[np.ndarray]:
-    """Decode frames of a video (all, or the given indices in increasing order)."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise OSError(f"{path}: cannot open video")
-    wanted = None if indices is None else set(indices)
-    frames, index = [], 0
-    try:
-        while True:
-            if wanted is None or index in wanted:
-                ok, image = capture.read()
-                if ok:
-                    frames.append(image)
-            else:
-                ok = capture.grab()  # decode only: skips the colour conversion of unwanted frames
-            if not ok:
-                break
-            index += 1
-            if wanted is not None and index > max(wanted):
-                break
-    finally:
-        capture.release()
-    return frames
-
-
-class VideoError(OSError):
-    """A session's video cannot be read, or disagrees with its frames.csv."""
-
-
-def read_frames_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """``frames.csv`` as a table (frame, t_host), validated."""
-    try:
-        frames = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise VideoError(f"{path}: cannot read frame timestamps ({err})") from err
-    missing = [c for c in FRAMES_COLUMNS if c not in frames.columns]
-    if missing:
-        raise VideoError(f"{path}: missing column(s) {', '.join(missing)}")
-    t = pd.to_numeric(frames["t_host"], errors="coerce")
-    bad = np.flatnonzero(t.isna().to_numpy())
-    if len(bad):
-        raise VideoError(f"{path}: row {int(bad[0]) + 2}: t_host is not a number")
-    return frames.assign(t_host=t.astype(np.float64))
-
-
-class VideoFrames:
-    """Decoded frames of ``video.mp4``; corrupt frames come out as ``None`` and are counted."""
-
-    def __init__(self, path: str | os.PathLike[str], expected: int | None = None) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise VideoError(f"{self.path}: no such video")
-        capture = cv2.VideoCapture(str(self.path))
-        if not capture.isOpened():
-            raise VideoError(f"{self.path}: OpenCV cannot open this video")
-        self.count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        capture.release()
-        if expected is not None and self.count != expected:
-            raise VideoError(
-                f"{self.path}: the video has {self.count} frames but frames.csv lists {expected}"
-            )
-        self.corrupt = 0
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self) -> Iterator[np.ndarray | None]:
-        capture = cv2.VideoCapture(str(self.path))
-        try:
-            for _ in range(self.count):
-                ok, image = capture.read()
-                if not ok or image is None:
-                    self.corrupt += 1
-                    yield None
-                    continue
-                yield image
-        finally:
-            capture.release()
-
-
-class SessionFileError(ValueError):
-    """A session's YAML file is missing or malformed."""
-
-
-def read_yaml(path: str | os.PathLike[str]) -> dict:
-    """A YAML mapping from a session file, or a clear error naming the file."""
-    path = Path(path)
+def read_session_meta(folder: str | os.PathLike[str]) -> SessionMeta:
+    """The typed ``session.yaml`` of a session folder (defaults when the folder has none)."""
+    folder = Path(folder)
+    path = folder / SESSION_META
     if not path.is_file():
-        raise SessionFileError(f"{path}: no such file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise SessionFileError(f"{path}: not valid YAML ({err})") from err
-    if not isinstance(data, dict):
-        raise SessionFileError(f"{path}: expected a mapping at the top level")
-    return data
+        return SessionMeta(id=folder.name)
+    data = read_yaml(path)
+    return SessionMeta(
+        id=_text(data, "id", path) or folder.name,
+        kind=_text(data, "kind", path) or "real",
+        subjects=_subjects(data, path),
+        room=_text(data, "room", path),
+        camera_view=_text(data, "camera_view", path),
+        mode=_text(data, "mode", path),
+        csi_rate_hz=_rate(data, "csi_rate_hz", path),
+        camera_rate_hz=_rate(data, "camera_rate_hz", path),
+        csv_layout=_text(data, "csv_layout", path),
+        path=path,
+    )
+
+
+def _text(data: dict, key: str, path: Path) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise SessionFileError(f"{path}: {key}: expected text, got {value!r}")
+
+
+def _subjects(data: dict, path: Path) -> tuple[str, ...]:
+    value = data.get("subjects") or []
+    if not isinstance(value, list) or any(isinstance(v, dict | list) for v in value):
+        raise SessionFileError(f"{path}: subjects: expected a list of subject ids, got {value!r}")
+    return tuple(str(v) for v in value)
+
+
+def _rate(data: dict, key: str, path: Path) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise SessionFileError(f"{path}: {key}: expected a positive number of Hz or null, got {value!r}")
+    return float(value)
+
+
+def session_csi_path(path: str | os.PathLike[str]) -> Path:
+    """The CSI log to read for PATH: the file itself, or a session folder's ``csi.csv``."""
+    path = Path(path)
+    if not path.exists():
+        raise CsiReadError(f"{path}: no such file or folder")
+    if not path.is_dir():
+        return path
+    csv = path / SESSION_CSI
+    if not csv.is_file():
+        raise CsiReadError(f"{path}: a session folder must hold {SESSION_CSI}")
+    return csv

@@ -1,4 +1,4 @@
-"""Derived per-session tables: ``csi.parquet``, ``aligned.parquet`` and label inputs."""
+"""Parquet tables: any table, and the derived per-session ``csi.parquet``, ``aligned.parquet``, positions."""
 
 from __future__ import annotations
 
@@ -8,12 +8,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lofi.io.atomic import atomic_open
 from lofi.io.matrix_table import TableFileError, read_matrix_table, write_matrix_table
 from lofi.io.schema import ALIGNED_COLUMNS, CSI_COLUMNS, CSI_MATRIX_COLUMNS, column_names
 
 MATRICES = column_names(CSI_MATRIX_COLUMNS)
 CSI_SCALARS = tuple(c for c in column_names(CSI_COLUMNS) if c not in MATRICES)
 ALIGNED_SCALARS = tuple(c for c in column_names(ALIGNED_COLUMNS) if c not in MATRICES)
+
+
+def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
+    """Write a parquet table atomically."""
+    with atomic_open(path, "wb") as handle:
+        table.to_parquet(handle, index=False)
+
+
+def read_table(path: str | os.PathLike[str], what: str = "table") -> pd.DataFrame:
+    """Read a parquet table, or a clear error naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise TableFileError(f"{path}: no such file")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise TableFileError(f"{path}: cannot read the {what} ({err})") from err
 
 
 def write_csi_table(

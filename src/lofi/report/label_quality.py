@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from lofi.io.atomic import atomic_open
-from lofi.vision.quality import PAPER_SURVEY_CM
+from lofi.report.paper import PAPER_SURVEY_CM, PAPER_VIEW_NAMES
 
-VIEW_ORDER = ("paper", "side", "corner")
+VIEW_ORDER = tuple(PAPER_SURVEY_CM)
 
 
 def _fmt(value: float, digits: int = 1) -> str:
@@ -34,9 +34,9 @@ def survey_table(table: pd.DataFrame, detector: str) -> str:
         f"| view | ours: {detector} mean error (cm) | median | p95 | detection rate |{extra} paper (cm) |",
         "|---|---|---|---|---|" + ("---|" if label else "") + "---|",
     ]
-    for k, view in enumerate(VIEW_ORDER):
+    for view in VIEW_ORDER:
         row = rows[rows["view"] == view]
-        paper = list(PAPER_SURVEY_CM.items())[k]
+        paper = (PAPER_VIEW_NAMES[view], PAPER_SURVEY_CM[view])
         fixed = corrected[corrected["view"] == view]
         fixed_cell = f" {_fmt(fixed['mean_cm'].iloc[0]) if len(fixed) else 'n/a'} |" if label else ""
         if row.empty:
@@ -65,6 +65,48 @@ def comparison_table(table: pd.DataFrame, experiment: str) -> str:
             f"{_fmt(r.p95_cm)} | {_fmt(r.fps)} |"
         )
     return "\n".join(lines)
+
+
+def corrected_label(detector: str, foot_point: str, foot_offset_m: float, refined: bool = False) -> str:
+    """Detector name of the corrected rows (``""`` when nothing is corrected), e.g.
+    ``yolo+refined+upright+foot0.199``."""
+    parts = [detector] + (["refined"] if refined else [])
+    parts += [foot_point] if foot_point != "bottom_middle" else []
+    parts += [f"foot{foot_offset_m:g}"] if foot_offset_m else []
+    return "+".join(parts) if len(parts) > 1 else ""
+
+
+def study_notes(table: pd.DataFrame, detectors: list[str]) -> list[str]:
+    """One line per detector (surveyed-points error, detection and wrong-object rates, speed) and
+    one per corrected variant (every-frame error before and after the correction)."""
+    survey = table[table["experiment"] == "surveyed_points"].groupby("detector")
+    frames = table[table["experiment"] == "all_frames"].groupby("detector")
+    notes = []
+    for det in detectors:
+        if det not in survey.groups:
+            continue
+        s = survey.get_group(det)
+        f = frames.get_group(det)
+        notes.append(
+            f"{det}: surveyed-points mean error {s['mean_cm'].mean():.1f} cm over the views; every frame: "
+            f"detection {100 * f['detection_rate'].mean():.0f} %, "
+            f"wrong object {100 * f['wrong_object_rate'].mean():.0f} %, {f['fps'].mean():.0f} frames/s"
+        )
+    corrected = [d for d in survey.groups if "+" in str(d)]
+    for name in corrected:
+        base = name.split("+")[0]
+        before = frames.get_group(base)["mean_cm"].mean()
+        after = frames.get_group(name)["mean_cm"].mean()
+        notes.append(f"foot-point correction ({name}): every-frame mean error {before:.1f} -> {after:.1f} cm")
+    return notes
+
+
+def bottom_note(session: str, detector_px: float, refined_px: float) -> str:
+    """How far a session's box bottoms are from the true ones (px), as detected and refined."""
+    return (
+        f"box bottoms in {session}: {detector_px:.1f} px mean error from the true box bottom as "
+        f"detected, {refined_px:.1f} px refined against the empty room"
+    )
 
 
 def write_report(table: pd.DataFrame, out_dir: Path, best: str, notes: list[str]) -> None:
@@ -144,6 +186,17 @@ def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def detector_tile(image: np.ndarray, box: np.ndarray | None) -> np.ndarray:
+    """A copy of ``image`` with the kept xyxy ``box`` drawn, or "no person" when there is none."""
+    tile = image.copy()
+    if box is not None and np.isfinite(box[0]):
+        x0, y0, x1, y1 = (round(v) for v in box)
+        cv2.rectangle(tile, (x0, y0), (x1, y1), (0, 255, 255), 2)
+    else:
+        cv2.putText(tile, "no person", (200, 240), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 255), 2, cv2.LINE_AA)
+    return tile
 
 
 def detector_panel(

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lofi.sim.scene import Camera
+
+@dataclass(frozen=True)
+class Camera:
+    """One camera view of a scene file: position and look-at point (m, room frame), horizontal
+    field of view (degrees), image size (px) and plumb-bob distortion."""
+
+    name: str
+    position_m: tuple[float, float, float]
+    look_at_m: tuple[float, float, float]
+    hfov_deg: float
+    size_px: tuple[int, int]
+    distortion: tuple[float, float, float, float, float]  # k1, k2, p1, p2, k3 (plumb bob)
 
 
 @dataclass(frozen=True)

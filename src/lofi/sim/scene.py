@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lofi.io.session import SessionFileError, read_yaml
+from lofi.sim.camera import Camera, CameraModel
 
 SURFACES = ("wall_x0", "wall_x1", "wall_y0", "wall_y1", "floor", "ceiling")
 
@@ -76,16 +77,6 @@ class Radio:
     loss_rate: float
     mean_burst: float
     outages_per_min: float
-
-
-@dataclass(frozen=True)
-class Camera:
-    name: str
-    position_m: tuple[float, float, float]
-    look_at_m: tuple[float, float, float]
-    hfov_deg: float
-    size_px: tuple[int, int]
-    distortion: tuple[float, float, float, float, float]  # k1, k2, p1, p2, k3 (plumb bob)
 
 
 @dataclass(frozen=True)
@@ -320,8 +311,6 @@ def _check_geometry(scene: Scene, top: _Fields) -> None:
             raise radio.fail(key, f"({x}, {y}, {z}) is outside the room")
     if np.linalg.norm(np.subtract(scene.radio.tx_m, scene.radio.rx_m)) < 0.1:
         raise radio.fail("rx_m", "the receiver is at the transmitter's position (TX equals RX)")
-    from lofi.sim.camera import CameraModel  # local import: camera depends on scene types
-
     cams = top.sub("cameras")
     for name, cam in scene.cameras.items():
         model = CameraModel.from_scene(cam)

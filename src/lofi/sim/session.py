@@ -1,4 +1,4 @@
-"""Simulate one recording session and write it in the raw session format.
+"""Simulate one recording session: CSI pings, video frames, calibration clicks and metadata.
 
 A session is one or more subjects moving in the floor region (a random walk, or
 standing in turn at the 10 surveyed points), filmed by one camera view while the
@@ -9,17 +9,14 @@ give identical files.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from lofi import __version__
-from lofi.io.csi_writer import write_esp_radar_csv
-from lofi.io.session import VideoWriter, session_folder, write_frames_csv, write_table, write_yaml
 from lofi.sim import channel, receiver, timing
 from lofi.sim.body import Pose, pose, scatterer_positions
 from lofi.sim.camera import CameraModel
@@ -138,7 +135,7 @@ def _owner_at(motion: _Motion, times: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Plan:
+class SessionPlan:
     """Everything drawn before rendering: subjects, generators, motion, clock starts."""
 
     subjects: list[Subject]
@@ -149,7 +146,8 @@ class _Plan:
     device_start: int
 
 
-def _plan(scene: Scene, spec: SessionSpec) -> _Plan:
+def plan_session(scene: Scene, spec: SessionSpec) -> SessionPlan:
+    """Draw everything before rendering: subjects, random streams, motion and clock starts."""
     subjects = [scene.subject(s) for s in spec.subjects]
     scene.camera(spec.camera)
     rngs = _rngs(spec)
@@ -158,38 +156,17 @@ def _plan(scene: Scene, spec: SessionSpec) -> _Plan:
     device_start = int(rngs["clock"].integers(0, 2**32))
     if spec.device_clock_start_us is not None:
         device_start = spec.device_clock_start_us
-    return _Plan(subjects, rngs, motion, float(motion.track.t[-1]), host_start, device_start)
+    return SessionPlan(subjects, rngs, motion, float(motion.track.t[-1]), host_start, device_start)
+
+
+def simulate_plan_csi(scene: Scene, spec: SessionSpec, p: SessionPlan) -> CsiSimulation:
+    """The CSI part of a planned session (draws from the plan's timing, channel and receiver streams)."""
+    return simulate_csi(scene, spec, p.subjects, p.motion, p.duration, p.host_start, p.device_start, p.rngs)
 
 
 def simulate_csi_only(scene: Scene, spec: SessionSpec) -> CsiSimulation:
     """The CSI part of a session, without video (for studies and tests)."""
-    p = _plan(scene, spec)
-    return simulate_csi(scene, spec, p.subjects, p.motion, p.duration, p.host_start, p.device_start, p.rngs)
-
-
-def simulate_session(
-    scene: Scene, spec: SessionSpec, out_dir: str | Path, progress: bool = True
-) -> SessionStats:
-    """Simulate ``spec`` in ``scene`` and write the session folder ``out_dir``."""
-    p = _plan(scene, spec)
-    subjects, rngs, motion, duration = p.subjects, p.rngs, p.motion, p.duration
-    host_start, device_start = p.host_start, p.device_start
-    stats = SessionStats(duration_s=duration)
-    with session_folder(out_dir) as folder:
-        pings = _write_csi(
-            scene, spec, subjects, motion, duration, host_start, device_start, rngs, folder, stats
-        )
-        frames, camera = _write_video(
-            scene, spec, subjects, motion, duration, host_start, rngs, folder, stats, progress
-        )
-        (folder / "truth").mkdir()
-        write_table(folder / "truth" / "pings.parquet", pings)
-        write_table(folder / "truth" / "frames.parquet", frames)
-        _write_calibration(scene, spec, camera, rngs["calibration"], folder)
-        write_yaml(
-            folder / "session.yaml", _session_yaml(scene, spec, stats, host_start, device_start, pings)
-        )
-    return stats
+    return simulate_plan_csi(scene, spec, plan_session(scene, spec))
 
 
 # -- CSI ---------------------------------------------------------------------------------
@@ -238,30 +215,23 @@ def simulate_csi(
     return CsiSimulation(ping, received, at_ping, owner)
 
 
-def _write_csi(
-    scene, spec, subjects, motion, duration, host_start, device_start, rngs, folder, stats
-) -> pd.DataFrame:
-    sim = simulate_csi(scene, spec, subjects, motion, duration, host_start, device_start, rngs)
-    stats.pings_sent, stats.pings_logged = len(sim.ping.t_rx), int((~sim.ping.lost).sum())
-    stats.extra["drift_ppm"] = round(sim.ping.drift_ppm, 3)
-    return write_csi_log(scene, spec, sim, folder / "csi.csv")
-
-
-def write_csi_log(scene: Scene, spec: SessionSpec, sim: CsiSimulation, path: str | Path) -> pd.DataFrame:
-    """Write the logged pings of ``sim`` as an esp-radar ``csi.csv``; returns the truth per ping."""
+def csi_log_fields(scene: Scene, sim: CsiSimulation) -> tuple[np.ndarray, dict]:
+    """The logged pings of ``sim`` as esp-radar rows: int8 data (rows x 104) and the other fields."""
     ping, rx, logged = sim.ping, sim.received, ~sim.ping.lost
-    write_esp_radar_csv(
-        path,
-        rx.data,
-        {
-            "t_host": ping.host_s[logged],
-            "local_timestamp": ping.device_us[logged],
-            "rssi": rx.rssi_dbm,
-            "noise_floor": rx.noise_floor_dbm,
-            "channel": scene.radio.channel,
-            "mac": "1a:2b:3c:4d:5e:6f",
-        },
-    )
+    fields = {
+        "t_host": ping.host_s[logged],
+        "local_timestamp": ping.device_us[logged],
+        "rssi": rx.rssi_dbm,
+        "noise_floor": rx.noise_floor_dbm,
+        "channel": scene.radio.channel,
+        "mac": "1a:2b:3c:4d:5e:6f",
+    }
+    return rx.data, fields
+
+
+def ping_truth(spec: SessionSpec, sim: CsiSimulation) -> pd.DataFrame:
+    """Every sent ping: true time, host and device clocks, loss, true position, subject, RSSI."""
+    ping, rx, logged = sim.ping, sim.received, ~sim.ping.lost
     rssi = np.full(len(ping.t_rx), np.nan)
     rssi[logged] = rx.rssi_dbm
     return pd.DataFrame(
@@ -343,97 +313,105 @@ def _outfits(spec: SessionSpec, subjects: list[Subject], owner: np.ndarray, t_s:
     return dressed
 
 
-def _write_video(scene, spec, subjects, motion, duration, host_start, rngs, folder, stats, progress):
-    frames = timing.frame_times(duration, host_start, rngs["timing"])
-    at = motion.track.at(frames.t_capture)
-    owner = _owner_at(motion, frames.t_capture)
-    poses = _poses(scene, subjects, at, owner)
-    renderer = RoomRenderer(scene, spec.camera, int(rngs["render"].integers(2**31)))
-    phase = rngs["render"].uniform(0, 2 * np.pi)
-    light = (
-        1.0
-        + 0.04 * np.sin(2 * np.pi * frames.t_capture / 41.0 + phase)
-        + 0.02 * np.sin(2 * np.pi * frames.t_capture / 7.3)
-    )
-    boxes = np.full((len(at.t), 4), np.nan)
-    names = list(poses.joints)
-    with VideoWriter(folder / "video.mp4", NOMINAL_CAMERA_HZ, renderer.model.size_px) as video:
-        bar = tqdm(
-            range(len(at.t)),
-            desc=f"render {spec.session_id}",
-            unit="frame",
-            disable=not progress or None,
-            leave=False,
-        )
-        dressed = _outfits(spec, subjects, owner, frames.t_capture)
-        for i in bar:
-            joints = {name: poses.joints[name][i] for name in names}
-            image, box = renderer.render(joints, dressed[i], float(light[i]), i)
-            video.write(image)
+class VideoSimulation:
+    """The session's camera: frame times, the rendered frames (lazily) and the truth per frame.
+
+    Constructing it draws the frame times (timing stream) and the renderer's seed and
+    lighting phase (render stream), so create it after the CSI has been simulated.
+    Iterate :meth:`frames` once, in order; :meth:`truth` then holds the true boxes.
+    """
+
+    def __init__(self, scene: Scene, spec: SessionSpec, plan: SessionPlan) -> None:
+        rngs = plan.rngs
+        self.spec, self.scene = spec, scene
+        self.times = timing.frame_times(plan.duration, plan.host_start, rngs["timing"])
+        self.at = plan.motion.track.at(self.times.t_capture)
+        self.owner = _owner_at(plan.motion, self.times.t_capture)
+        self.poses = _poses(scene, plan.subjects, self.at, self.owner)
+        self.renderer = RoomRenderer(scene, spec.camera, int(rngs["render"].integers(2**31)))
+        phase = rngs["render"].uniform(0, 2 * np.pi)
+        t = self.times.t_capture
+        self.light = 1.0 + 0.04 * np.sin(2 * np.pi * t / 41.0 + phase) + 0.02 * np.sin(2 * np.pi * t / 7.3)
+        self.boxes = np.full((len(self.at.t), 4), np.nan)
+        self.dressed = _outfits(spec, plan.subjects, self.owner, t)
+
+    @property
+    def model(self) -> CameraModel:
+        return self.renderer.model
+
+    def __len__(self) -> int:
+        return len(self.at.t)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """Render every frame (BGR images) in order, recording the true person box of each."""
+        names = list(self.poses.joints)
+        for i in range(len(self)):
+            joints = {name: self.poses.joints[name][i] for name in names}
+            image, box = self.renderer.render(joints, self.dressed[i], float(self.light[i]), i)
             if box is not None:
-                boxes[i] = box
-    write_frames_csv(folder / "frames.csv", frames.host_s)
-    ground = np.c_[at.xy + np.asarray(scene.region.origin_m), np.zeros(len(at.t))]
-    foot = renderer.model.project(ground) if len(ground) else np.zeros((0, 2))
-    stats.frames = len(at.t)
-    stats.frames_with_person = int(np.isfinite(boxes[:, 0]).sum())
-    stats.extra["camera_fps"] = round(frames.fps, 3)
-    truth = pd.DataFrame(
-        {
-            "frame": np.arange(len(at.t)),
-            "t_true_s": frames.t_capture,
-            "t_host": frames.host_s,
-            "x_m": at.xy[:, 0],
-            "y_m": at.xy[:, 1],
-            "heading_rad": at.heading,
-            "subject": np.array(spec.subjects)[owner],
-            "point": at.point,
-            "foot_u": foot[:, 0],
-            "foot_v": foot[:, 1],
-            "box_x0": boxes[:, 0],
-            "box_y0": boxes[:, 1],
-            "box_x1": boxes[:, 2],
-            "box_y1": boxes[:, 3],
-            "visible": np.isfinite(boxes[:, 0]),
-        }
-    )
-    return truth, renderer.model
+                self.boxes[i] = box
+            yield image
+
+    def truth(self) -> pd.DataFrame:
+        """Per frame: true time, host time, position, heading, subject, point, foot pixel and box."""
+        at, boxes = self.at, self.boxes
+        ground = np.c_[at.xy + np.asarray(self.scene.region.origin_m), np.zeros(len(at.t))]
+        foot = self.model.project(ground) if len(ground) else np.zeros((0, 2))
+        return pd.DataFrame(
+            {
+                "frame": np.arange(len(at.t)),
+                "t_true_s": self.times.t_capture,
+                "t_host": self.times.host_s,
+                "x_m": at.xy[:, 0],
+                "y_m": at.xy[:, 1],
+                "heading_rad": at.heading,
+                "subject": np.array(self.spec.subjects)[self.owner],
+                "point": at.point,
+                "foot_u": foot[:, 0],
+                "foot_v": foot[:, 1],
+                "box_x0": boxes[:, 0],
+                "box_y0": boxes[:, 1],
+                "box_x1": boxes[:, 2],
+                "box_y1": boxes[:, 3],
+                "visible": np.isfinite(boxes[:, 0]),
+            }
+        )
 
 
 # -- calibration and metadata ----------------------------------------------------------------
 
 
-def _write_calibration(scene: Scene, spec: SessionSpec, model: CameraModel, rng, folder: Path) -> None:
-    """Four region-corner anchors as a person would click them (+-1-3 px), lens, region."""
+def calibration_record(scene: Scene, spec: SessionSpec, model: CameraModel, rng: np.random.Generator) -> dict:
+    """``calibration.yaml``: four region-corner anchors as a person would click them (+-1-3 px),
+    the lens and the region."""
     corners = scene.region.corners
     pixels = model.project(np.c_[scene.region.to_room(corners), np.zeros(4)])
     clicks = pixels + np.clip(rng.normal(0, 1.5, pixels.shape), -3, 3)
     k = model.K
-    write_yaml(
-        folder / "calibration.yaml",
-        {
-            "camera_view": spec.camera,
-            "image_size": list(model.size_px),
-            "anchors": [
-                {"pixel": [round(float(u), 2), round(float(v), 2)], "floor": [float(x), float(y)]}
-                for (u, v), (x, y) in zip(clicks, corners, strict=True)
-            ],
-            "intrinsics": {
-                "fx": float(k[0, 0]),
-                "fy": float(k[1, 1]),
-                "cx": float(k[0, 2]),
-                "cy": float(k[1, 2]),
-            },
-            "distortion": [float(v) for v in model.dist],
-            "region": {
-                "x_m": [0.0, float(scene.region.size_m[0])],
-                "y_m": [0.0, float(scene.region.size_m[1])],
-            },
+    return {
+        "camera_view": spec.camera,
+        "image_size": list(model.size_px),
+        "anchors": [
+            {"pixel": [round(float(u), 2), round(float(v), 2)], "floor": [float(x), float(y)]}
+            for (u, v), (x, y) in zip(clicks, corners, strict=True)
+        ],
+        "intrinsics": {
+            "fx": float(k[0, 0]),
+            "fy": float(k[1, 1]),
+            "cx": float(k[0, 2]),
+            "cy": float(k[1, 2]),
         },
-    )
+        "distortion": [float(v) for v in model.dist],
+        "region": {
+            "x_m": [0.0, float(scene.region.size_m[0])],
+            "y_m": [0.0, float(scene.region.size_m[1])],
+        },
+    }
 
 
-def _session_yaml(scene, spec, stats, host_start, device_start, pings: pd.DataFrame) -> dict:
+def session_record(scene: Scene, spec: SessionSpec, stats: SessionStats, plan: SessionPlan) -> dict:
+    """``session.yaml`` of a simulated session."""
+    host_start, device_start = plan.host_start, plan.device_start
     return {
         "id": spec.session_id,
         "kind": "synthetic",

@@ -1,19 +1,16 @@
-"""Run a detector over a session's video: one row per frame with the kept person box."""
+"""Run a detector over a video's frames: one row per evaluated frame with the kept person box."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from lofi.io.session import VideoFrames, read_frames_csv
-from lofi.vision.detectors import Detector, select_person
-from lofi.vision.foot_refine import FootRefineOptions, FootRefiner
+from lofi.vision.detectors.base import Detector, select_person
+from lofi.vision.foot_refine import FootRefiner
 
 
 @dataclass
@@ -22,59 +19,37 @@ class DetectRun:
 
     table: pd.DataFrame
     seconds: float
-    corrupt_frames: int
+    corrupt_frames: int = 0
 
     @property
     def fps(self) -> float:
         return len(self.table) / self.seconds if self.seconds > 0 else float("nan")
 
 
-def detect_session(
-    session: Path,
-    detector: Detector,
-    stride: int = 1,
-    progress: bool = True,
-    refine: FootRefineOptions | None = None,
-) -> DetectRun:
-    """Detect the person in every ``stride``-th frame of ``session/video.mp4``.
-
-    With ``refine``, each kept box's bottom is also refined against the session's
-    empty-room background (column ``foot_y``; see :mod:`lofi.vision.foot_refine`).
-    """
-    times = read_frames_csv(session / "frames.csv")["t_host"].to_numpy()
-    frames = VideoFrames(session / "video.mp4", expected=len(times))
-    refiner = None if refine is None else FootRefiner.for_video(session / "video.mp4", len(times), refine)
-    return detect_frames(frames, times, detector, stride, progress, session.name, refiner)
-
-
 def detect_frames(
-    frames: VideoFrames,
+    frames: Iterable[np.ndarray | None],
     t_host: np.ndarray,
     detector: Detector,
     stride: int = 1,
-    progress: bool = True,
-    label: str = "",
     refiner: FootRefiner | None = None,
 ) -> DetectRun:
-    """Eq. (1) on each evaluated frame; corrupt frames get reason ``corrupt_frame``.
+    """Eq. (1) on every ``stride``-th frame; frames that are ``None`` (corrupt) get reason ``corrupt_frame``.
 
-    ``refiner`` adds the refined box bottom (``foot_y``, px); without it ``foot_y`` is NaN.
+    ``frames`` yields one image per row of ``t_host`` (host time, s). ``refiner``
+    adds the refined box bottom (``foot_y``, px); without it ``foot_y`` is NaN.
     """
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
-    evaluated = np.arange(0, len(frames), stride)
+    n_frames = len(t_host)
+    evaluated = np.arange(0, n_frames, stride)
     good: list[int] = []
     pending: dict[int, np.ndarray] = {}  # images awaiting their detections (refinement only)
+    corrupt = 0
 
     def decoded() -> Iterator[np.ndarray]:
-        bar = tqdm(
-            frames,
-            desc=f"{detector.name} {label}".strip(),
-            unit="frame",
-            disable=not progress or None,
-            leave=False,
-        )
-        for i, image in enumerate(bar):
+        nonlocal corrupt
+        for i, image in enumerate(frames):
+            corrupt += image is None
             if i % stride == 0 and image is not None:
                 if refiner is not None:
                     pending[len(good)] = image
@@ -112,4 +87,4 @@ def detect_frames(
             "reason": reason.astype(str),
         }
     )
-    return DetectRun(table, seconds, frames.corrupt)
+    return DetectRun(table, seconds, corrupt)

@@ -17,11 +17,8 @@ not far from it in colour.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-from lofi.io.session import read_video_frames
 
 
 class FootRefineError(ValueError):
@@ -53,16 +50,22 @@ class FootRefineOptions:
     samples: int = 60
 
 
-def median_background(video: str | Path, n_frames: int, samples: int = 60) -> np.ndarray:
-    """Per-pixel median (float32, BGR) of ``samples`` frames spread evenly over the video."""
-    if n_frames < 1:
-        raise FootRefineError(f"{video}: no frames to estimate the background from")
-    indices = sorted({int(i) for i in np.linspace(0, n_frames - 1, min(samples, n_frames))})
-    frames = [f for f in read_video_frames(video, indices) if f is not None]
-    if len(frames) < min(5, len(indices)):
-        raise FootRefineError(f"{video}: only {len(frames)} of {len(indices)} background frames decoded")
+def background_indices(n_frames: int, samples: int = 60) -> list[int]:
+    """Indices of ``samples`` frames spread evenly over a video of ``n_frames`` frames."""
+    return sorted({int(i) for i in np.linspace(0, n_frames - 1, min(samples, n_frames))}) if n_frames else []
+
+
+def median_background(frames: list[np.ndarray], wanted: int, source: str = "video") -> np.ndarray:
+    """Per-pixel median (float32, BGR) of the decoded background ``frames`` (``wanted`` were asked for).
+
+    ``source`` names the video in errors.
+    """
+    if wanted < 1:
+        raise FootRefineError(f"{source}: no frames to estimate the background from")
+    if len(frames) < min(5, wanted):
+        raise FootRefineError(f"{source}: only {len(frames)} of {wanted} background frames decoded")
     if len({f.shape for f in frames}) != 1:
-        raise FootRefineError(f"{video}: frames of different sizes")
+        raise FootRefineError(f"{source}: frames of different sizes")
     return np.median(np.stack(frames), axis=0).astype(np.float32)
 
 
@@ -126,11 +129,6 @@ class FootRefiner:
 
     background: np.ndarray
     options: FootRefineOptions
-
-    @classmethod
-    def for_video(cls, video: str | Path, n_frames: int, options: FootRefineOptions) -> FootRefiner:
-        """A refiner whose background is the median of ``options.samples`` frames of ``video``."""
-        return cls(median_background(video, n_frames, options.samples), options)
 
     def bottom(self, image: np.ndarray, box: np.ndarray) -> float:
         """Refined bottom (px) of ``box`` in ``image``, or NaN (see :func:`refine_bottom`)."""

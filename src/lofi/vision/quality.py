@@ -16,8 +16,6 @@ import pandas as pd
 
 WRONG_OBJECT_M = 0.5
 NOMINAL_HEIGHT_M = 1.7  # converts pixel offsets at the person's depth to metres
-#: The paper's mean label errors (cm) at the surveyed points, per camera view.
-PAPER_SURVEY_CM = {"view 1": 17.44, "view 2": 12.13, "view 3": 11.82}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The published LoFi data: import raw per-person CSV logs or the processed pickles; export.
+"""Stage ``import-lofi``: the published LoFi data (raw per-person CSV logs or the pickles).
 
 - A folder of raw logs (``<person>/<name>.csv`` in the 28-column esp-radar layout)
   becomes raw session folders without video: ``csi.csv`` + ``session.yaml``. Label
@@ -6,8 +6,6 @@
 - ``wiloc.pkl`` / ``data_sequence.pkl`` (behind an explicit trust flag) become one
   interim folder per person (``aligned.parquet``, ``csi.json``, ``aligned.json``),
   from which ``lofi dataset`` builds a data set. The -1000 pads become NaN.
-- :func:`export_wiloc` writes a data set back in the ``wiloc.pkl`` shape, for
-  comparing with the original code.
 """
 
 from __future__ import annotations
@@ -19,15 +17,12 @@ import numpy as np
 import pandas as pd
 
 from lofi.csi.fill import fill_rows, rows_in_short_gaps
-from lofi.data.dataset import Dataset
-from lofi.data.ingest import file_sha256, write_json
 from lofi.io.csi_reader import read_csi_log
+from lofi.io.json_report import file_sha256, write_json
 from lofi.io.lofi_pickles import (
     PublishedRecord,
     load_published_pickle,
     to_record,
-    wiloc_record,
-    write_wiloc_pickle,
 )
 from lofi.io.session import session_folder, write_yaml
 from lofi.io.tables import write_csi_table
@@ -159,30 +154,3 @@ def _aligned_scalars(
             "session": session,
         }
     )
-
-
-def export_wiloc(dataset: Dataset, path: str | Path) -> int:
-    """Write ``dataset`` as a ``wiloc.pkl``-shaped pickle (one record per session); returns the count.
-
-    Lost packets (even where the data set filled them) and rows without CSI are
-    padded with -1000 as in the published file, and so are missing labels; ``time``
-    is the device clock in microseconds.
-    """
-    records = []
-    for entry in dataset.manifest["sessions"]:
-        rows = slice(*entry["rows"])
-        frames = dataset.frames.iloc[rows]
-        records.append(
-            wiloc_record(
-                entry["subject"] or entry["session"],
-                frames["t_device"].to_numpy(np.float64),
-                dataset.amplitude[rows],
-                dataset.phase[rows],
-                np.where(frames["label_valid"], frames["x_m"], np.nan),
-                np.where(frames["label_valid"], frames["y_m"], np.nan),
-                frames["frame"].to_numpy(np.int64),
-                frames["lost"].to_numpy(bool),
-            )
-        )
-    write_wiloc_pickle(path, records)
-    return len(records)

@@ -1,58 +1,14 @@
-"""Person detectors behind one interface, and the paper's eq. (1) selection.
-
-Every detector returns *all* candidate boxes of a frame with class and confidence;
-:func:`select_person` then keeps the most confident ``person`` box, or none.
-
-- ``yolo``: ultralytics YOLO (weights by name or path; offline, see :mod:`lofi.vision.offline`);
-- ``hog``: OpenCV's default HOG people detector;
-- ``haar``: OpenCV's full-body Haar cascade;
-- ``bgsub``: background subtraction (MOG2 or KNN), morphology, largest blob.
-"""
+"""OpenCV person detectors: HOG people detector, full-body Haar cascade, background subtraction."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
-PERSON = "person"
-
-
-@dataclass(frozen=True)
-class Detections:
-    """Candidate boxes of one frame: xyxy pixels (n x 4), confidence (n,), class names."""
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    classes: tuple[str, ...]
-
-    @classmethod
-    def empty(cls) -> Detections:
-        return cls(np.zeros((0, 4)), np.zeros(0), ())
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-
-def select_person(detections: Detections) -> tuple[np.ndarray, float] | None:
-    """Eq. (1): the most confident box of class ``person``; ``None`` if there is none."""
-    best, best_score = None, -np.inf
-    for box, score, name in zip(detections.boxes, detections.scores, detections.classes, strict=True):
-        if name == PERSON and score > best_score:
-            best, best_score = box, float(score)
-    return None if best is None else (np.asarray(best, dtype=np.float64), best_score)
-
-
-class Detector(Protocol):
-    """Turns frames into candidate boxes; ``detect`` may keep state across a video."""
-
-    name: str
-
-    def detect(self, frames: Iterable[np.ndarray]) -> Iterator[Detections]: ...
+from lofi.vision.detectors.base import PERSON, Detections
 
 
 class HogDetector:
@@ -144,15 +100,3 @@ def _from_rects(rects: np.ndarray, scores: np.ndarray) -> Detections:
     rects = np.asarray(rects, dtype=np.float64)
     boxes = np.c_[rects[:, 0], rects[:, 1], rects[:, 0] + rects[:, 2], rects[:, 1] + rects[:, 3]]
     return Detections(boxes, np.asarray(scores, dtype=np.float64), (PERSON,) * len(rects))
-
-
-def make_detector(name: str, **options: object) -> Detector:
-    """A detector by name: ``yolo``, ``hog``, ``haar`` or ``bgsub``."""
-    if name == "yolo":
-        from lofi.vision.yolo import YoloDetector
-
-        return YoloDetector(**options)  # type: ignore[arg-type]
-    factories = {"hog": HogDetector, "haar": HaarDetector, "bgsub": BackgroundSubtractionDetector}
-    if name not in factories:
-        raise ValueError(f"unknown detector {name!r}; choose yolo, hog, haar or bgsub")
-    return factories[name](**options)  # type: ignore[arg-type]

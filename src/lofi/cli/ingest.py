@@ -1,21 +1,25 @@
-"""``lofi csi``, ``lofi align``, ``lofi dataset`` and ``lofi import-lofi`` (thin wrappers)."""
+"""``lofi csi``, ``align``, ``dataset`` and ``import-lofi``: CSI completion, labels, data sets."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-INTERIM = Path("data/interim")
+from lofi.csi.choices import FILL_METHODS
+from lofi.stages.paths import INTERIM, PROCESSED, RAW, interim_path
 
 
-def interim_path(session: str, name: str) -> Path:
-    """``data/interim/<session name>/<name>``: where a session's derived tables go by default."""
-    return INTERIM / Path(session).name / name
+def add_ingest_commands(sub: argparse._SubParsersAction) -> None:
+    """Register csi, align, dataset and import-lofi."""
+    _add_csi(sub)
+    _add_align(sub)
+    _add_dataset(sub)
+    _add_import(sub)
 
 
 def _cmd_csi(args: argparse.Namespace) -> int:
     from lofi.csi.complete import CompletionOptions
-    from lofi.data.ingest import complete_session_csi, write_completed
+    from lofi.stages.csi import run_csi
 
     options = CompletionOptions(
         fill=args.fill,
@@ -24,10 +28,9 @@ def _cmd_csi(args: argparse.Namespace) -> int:
         max_insert_s=args.max_insert_s,
         clock_jump_s=args.clock_jump_s,
     )
-    completed, report = complete_session_csi(args.session, options)
     out = Path(args.out) if args.out else interim_path(args.session, "csi.parquet")
-    report_path = write_completed(out, completed, report)
-    print(format_csi_report(Path(args.session).name, report, out, report_path))
+    result = run_csi(args.session, options, out)
+    print(format_csi_report(Path(args.session).name, result.report, out, result.report_path))
     return 0
 
 
@@ -56,74 +59,7 @@ def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> 
     return "\n".join(lines)
 
 
-def _cmd_align(args: argparse.Namespace) -> int:
-    from lofi.data.ingest import align_session, write_json
-    from lofi.io.tables import write_csi_table
-
-    csi = Path(args.csi) if args.csi else interim_path(args.session, "csi.parquet")
-    positions = Path(args.positions) if args.positions else interim_path(args.session, "positions.parquet")
-    aligned = align_session(args.session, csi, positions, args.tolerance_s)
-    out = Path(args.out) if args.out else interim_path(args.session, "aligned.parquet")
-    write_csi_table(out, aligned.table, aligned.amplitude, aligned.phase)
-    write_json(out.with_suffix(".json"), aligned.summary)
-    s = aligned.summary
-    reasons = ", ".join(f"{k} {v:,}" for k, v in s["reasons"].items())
-    print(
-        f"{Path(args.session).name}: {s['rows']:,} CSI rows, {s['coverage_pct']:.1f} % labelled "
-        f"(tolerance {s['tolerance_s'] * 1e3:.1f} ms; {reasons}) -> {out}"
-    )
-    return 0
-
-
-def _cmd_dataset(args: argparse.Namespace) -> int:
-    from lofi.data.dataset import SessionInputs, build_dataset, load_dataset
-    from lofi.data.published import export_wiloc
-
-    out = Path(args.out_dir) / args.name
-    manifest = build_dataset(args.name, [SessionInputs.from_folder(f) for f in args.interim], out)
-    for entry in manifest["sessions"]:
-        print(
-            f"  {entry['session']}: {entry['frames']:,} frames, loss {entry['loss_pct']:.2f} % "
-            f"({entry['fill_method']}), labelled {entry['label_coverage_pct']:.1f} %, "
-            f"{entry['usable_windows']} usable 1-s windows"
-        )
-    print(
-        f"{args.name}: {len(manifest['sessions'])} sessions, {manifest['rows']:,} frames, "
-        f"{manifest['label_coverage_pct']:.1f} % labelled -> {out}"
-    )
-    if args.export_lofi:
-        count = export_wiloc(load_dataset(out), out / "wiloc.pkl")
-        print(f"  LoFi-compatible export: {count} records (-1000 pads) -> {out / 'wiloc.pkl'}")
-    return 0
-
-
-def _cmd_import_lofi(args: argparse.Namespace) -> int:
-    from lofi.data.published import import_pickle, import_raw_csvs
-
-    path = Path(args.path)
-    if path.is_dir():
-        sessions = import_raw_csvs(path, args.raw_dir, args.prefix)
-        print(f"{path}: {len(sessions)} raw session(s) without video -> {args.raw_dir}")
-        for session in sessions:
-            print(f"  {session}")
-        return 0
-    folders = import_pickle(path, args.interim_dir, args.trust_pickle, args.fill, args.max_gap_s, args.prefix)
-    print(f"{path}: {len(folders)} person(s) -> {args.interim_dir}; build a data set with:")
-    print(f"  lofi dataset NAME --interim {' '.join(str(f) for f in folders)}")
-    return 0
-
-
-def add_ingest_commands(sub: argparse._SubParsersAction) -> None:
-    """Register csi, align, dataset and import-lofi."""
-    _add_csi(sub)
-    _add_align(sub)
-    _add_dataset(sub)
-    _add_import(sub)
-
-
 def _add_csi(sub: argparse._SubParsersAction) -> None:
-    from lofi.csi.fill import FILL_METHODS
-
     csi = sub.add_parser(
         "csi",
         help="complete a session's CSI: losses found (eq. 4), rows inserted and filled",
@@ -163,6 +99,21 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
     csi.set_defaults(func=_cmd_csi)
 
 
+def _cmd_align(args: argparse.Namespace) -> int:
+    from lofi.stages.align import run_align
+
+    csi = Path(args.csi) if args.csi else interim_path(args.session, "csi.parquet")
+    positions = Path(args.positions) if args.positions else interim_path(args.session, "positions.parquet")
+    out = Path(args.out) if args.out else interim_path(args.session, "aligned.parquet")
+    s = run_align(args.session, csi, positions, out, args.tolerance_s).summary
+    reasons = ", ".join(f"{k} {v:,}" for k, v in s["reasons"].items())
+    print(
+        f"{Path(args.session).name}: {s['rows']:,} CSI rows, {s['coverage_pct']:.1f} % labelled "
+        f"(tolerance {s['tolerance_s'] * 1e3:.1f} ms; {reasons}) -> {out}"
+    )
+    return 0
+
+
 def _add_align(sub: argparse._SubParsersAction) -> None:
     align = sub.add_parser(
         "align",
@@ -185,6 +136,26 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
     align.set_defaults(func=_cmd_align)
 
 
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from lofi.stages.dataset import run_dataset
+
+    out = Path(args.out_dir) / args.name
+    manifest = run_dataset(args.name, args.interim, out, args.export_lofi)
+    for entry in manifest["sessions"]:
+        print(
+            f"  {entry['session']}: {entry['frames']:,} frames, loss {entry['loss_pct']:.2f} % "
+            f"({entry['fill_method']}), labelled {entry['label_coverage_pct']:.1f} %, "
+            f"{entry['usable_windows']} usable 1-s windows"
+        )
+    print(
+        f"{args.name}: {len(manifest['sessions'])} sessions, {manifest['rows']:,} frames, "
+        f"{manifest['label_coverage_pct']:.1f} % labelled -> {out}"
+    )
+    if args.export_lofi:
+        print(f"  LoFi-compatible export: {manifest['exported']} records (-1000 pads) -> {out / 'wiloc.pkl'}")
+    return 0
+
+
 def _add_dataset(sub: argparse._SubParsersAction) -> None:
     ds = sub.add_parser(
         "dataset",
@@ -203,16 +174,30 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="interim session folders (aligned.parquet, csi.json, aligned.json)",
     )
-    ds.add_argument("--out-dir", default="data/processed", help="parent folder (default: %(default)s)")
+    ds.add_argument("--out-dir", default=str(PROCESSED), help="parent folder (default: %(default)s)")
     ds.add_argument(
         "--export-lofi", action="store_true", help="also write wiloc.pkl shaped like the published one"
     )
     ds.set_defaults(func=_cmd_dataset)
 
 
-def _add_import(sub: argparse._SubParsersAction) -> None:
-    from lofi.csi.fill import FILL_METHODS
+def _cmd_import_lofi(args: argparse.Namespace) -> int:
+    from lofi.stages.import_lofi import import_pickle, import_raw_csvs
 
+    path = Path(args.path)
+    if path.is_dir():
+        sessions = import_raw_csvs(path, args.raw_dir, args.prefix)
+        print(f"{path}: {len(sessions)} raw session(s) without video -> {args.raw_dir}")
+        for session in sessions:
+            print(f"  {session}")
+        return 0
+    folders = import_pickle(path, args.interim_dir, args.trust_pickle, args.fill, args.max_gap_s, args.prefix)
+    print(f"{path}: {len(folders)} person(s) -> {args.interim_dir}; build a data set with:")
+    print(f"  lofi dataset NAME --interim {' '.join(str(f) for f in folders)}")
+    return 0
+
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
     imp = sub.add_parser(
         "import-lofi",
         help="import the published LoFi data (raw CSV folder, wiloc.pkl or data_sequence.pkl)",
@@ -225,9 +210,9 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("path", help="folder of CSV logs, or a .pkl file")
     imp.add_argument("--trust-pickle", action="store_true", help="allow loading a pickle you trust")
-    imp.add_argument("--raw-dir", default="data/raw", help="where CSV sessions go (default: %(default)s)")
+    imp.add_argument("--raw-dir", default=str(RAW), help="where CSV sessions go (default: %(default)s)")
     imp.add_argument(
-        "--interim-dir", default="data/interim", help="where pickle data goes (default: %(default)s)"
+        "--interim-dir", default=str(INTERIM), help="where pickle data goes (default: %(default)s)"
     )
     imp.add_argument(
         "--fill",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lofi.vision.detectors import PERSON, Detections
-from lofi.vision.offline import prepare_ultralytics, ultralytics_home
+from lofi.vision.detectors.base import PERSON, Detections
+from lofi.vision.detectors.offline import prepare_ultralytics, ultralytics_home
 
 FALL_DETECTION = "fall-detection"
 #: Class names that mean "a person" in models trained on other label sets.

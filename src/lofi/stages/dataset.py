@@ -1,11 +1,8 @@
-"""The processed data set: every session's aligned rows in one parquet file, plus a manifest.
+"""Stage ``dataset``: every aligned session in one store (``frames.parquet``) with a manifest.
 
-``data/processed/<name>/frames.parquet`` holds the rows of all sessions in order
-(session, then time) with ``amplitude`` and ``phase`` as fixed-size list columns,
-so training reads two contiguous ``rows x 52`` arrays and slices windows by row
-range. ``manifest.json`` explains each session: where its rows are, its subject,
-loss, fill method, label coverage and why rows lack labels, and the hashes of the
-sources and settings it was made from.
+``manifest.json`` explains each session: where its rows are, its subject, loss,
+fill method, label coverage and why rows lack labels, the usable training
+windows, and the hashes of the sources and settings it was made from.
 """
 
 from __future__ import annotations
@@ -18,20 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lofi import __version__
-from lofi.data.ingest import file_sha256, write_json
-from lofi.io.matrix_table import TableFileError, read_matrix_table, write_arrow
-from lofi.io.tables import ALIGNED_SCALARS, MATRICES
+from lofi.data.windows import WINDOW_FRAMES, usable_windows
+from lofi.io.dataset_store import FRAMES_FILE, DatasetError, load_dataset, read_aligned_arrow, write_dataset
+from lofi.io.json_report import JsonFileError, file_sha256, read_json
+from lofi.io.lofi_pickles import export_wiloc
 
-FRAMES_FILE = "frames.parquet"
-MANIFEST_FILE = "manifest.json"
-WINDOW_FRAMES = 100
-
-
-class DatasetError(ValueError):
-    """A data set cannot be built or read (missing inputs, inconsistent sessions)."""
+SUBCARRIERS = [*range(-26, 0), *range(1, 27)]
 
 
 @dataclass
@@ -46,41 +37,40 @@ class SessionInputs:
     def from_folder(cls, folder: str | Path) -> SessionInputs:
         """``aligned.parquet`` with ``csi.json`` and ``aligned.json`` from an interim folder."""
         folder = Path(folder)
-        csi_report, align_summary = _read_json(folder / "csi.json"), _read_json(folder / "aligned.json")
+        hint = "run `lofi csi` and `lofi align` for this session"
+        try:
+            csi_report = read_json(folder / "csi.json", hint)
+            align_summary = read_json(folder / "aligned.json", hint)
+        except JsonFileError as err:
+            raise DatasetError(str(err)) from err
         return cls(folder / "aligned.parquet", csi_report, align_summary)
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such file (run `lofi csi` and `lofi align` for this session)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DatasetError(f"{path}: not valid JSON ({err})") from err
 
 
 def build_dataset(name: str, sessions: list[SessionInputs], out_dir: str | Path) -> dict:
     """Write ``frames.parquet`` and ``manifest.json`` under ``out_dir``; returns the manifest."""
     if not sessions:
         raise DatasetError("a data set needs at least one session")
-    out = Path(out_dir)
     tables, entries, start = [], [], 0
     for inputs in sessions:
-        if not inputs.aligned.is_file():
-            raise DatasetError(f"{inputs.aligned}: no such file (run `lofi align` first)")
-        table = pq.read_table(inputs.aligned)
-        missing = [c for c in (*ALIGNED_SCALARS, *MATRICES) if c not in table.column_names]
-        if missing:
-            raise DatasetError(f"{inputs.aligned}: missing column(s) {', '.join(missing)}")
-        table = table.select([*ALIGNED_SCALARS, *MATRICES])
+        table = read_aligned_arrow(inputs.aligned)
         entries.append(_session_entry(table, inputs, start))
         tables.append(table)
         start += len(table)
     _check_unique([e["session"] for e in entries])
     combined = pa.concat_tables(tables).replace_schema_metadata(None)
-    write_arrow(out / FRAMES_FILE, combined, row_group_size=64 * 1024)
     manifest = _manifest(name, entries, combined)
-    write_json(out / MANIFEST_FILE, manifest)
+    write_dataset(out_dir, combined, manifest)
+    return manifest
+
+
+def run_dataset(name: str, interim: list[str | Path], out_dir: str | Path, export_lofi: bool = False) -> dict:
+    """Build the data set ``out_dir`` from interim folders; with ``export_lofi`` also write ``wiloc.pkl``.
+
+    Returns the manifest, with ``exported`` (records written) when exporting.
+    """
+    manifest = build_dataset(name, [SessionInputs.from_folder(f) for f in interim], out_dir)
+    if export_lofi:
+        manifest = {**manifest, "exported": export_wiloc(load_dataset(out_dir), Path(out_dir) / "wiloc.pkl")}
     return manifest
 
 
@@ -126,12 +116,6 @@ def _session_entry(table: pa.Table, inputs: SessionInputs, start: int) -> dict:
     }
 
 
-def usable_windows(valid: np.ndarray, length: int) -> int:
-    """Number of non-overlapping ``length``-row windows whose rows are all valid (paper protocol)."""
-    n = len(valid) // length
-    return int(valid[: n * length].reshape(n, length).all(axis=1).sum()) if n else 0
-
-
 def _config_hash(options: dict, tolerance_s: float | None) -> str:
     text = json.dumps({"completion": options, "tolerance_s": tolerance_s}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -147,37 +131,6 @@ def _manifest(name: str, entries: list[dict], combined: pa.Table) -> dict:
         "rows": rows,
         "label_coverage_pct": round(100.0 * valid / rows, 3) if rows else 0.0,
         "columns": combined.column_names,
-        "subcarriers": list(range(-26, 0)) + list(range(1, 27)),
+        "subcarriers": SUBCARRIERS,
         "sessions": entries,
     }
-
-
-@dataclass
-class Dataset:
-    """A loaded data set: per-row scalars, amplitude and phase (rows x 52), and the manifest."""
-
-    frames: pd.DataFrame
-    amplitude: np.ndarray
-    phase: np.ndarray
-    manifest: dict
-
-    def session_rows(self, session: str) -> slice:
-        """Row range of one session."""
-        for entry in self.manifest["sessions"]:
-            if entry["session"] == session:
-                return slice(*entry["rows"])
-        raise KeyError(f"no session {session!r} in data set {self.manifest.get('name')!r}")
-
-
-def load_dataset(path: str | Path) -> Dataset:
-    """Load ``data/processed/<name>/`` (the folder holding manifest.json and frames.parquet)."""
-    folder = Path(path)
-    manifest = _read_json(folder / MANIFEST_FILE)
-    try:
-        frames, matrices = read_matrix_table(folder / FRAMES_FILE, MATRICES, ALIGNED_SCALARS)
-    except TableFileError as err:
-        raise DatasetError(str(err)) from err
-    if len(frames) != manifest.get("rows"):
-        raise DatasetError(f"{folder}: manifest says {manifest.get('rows')} rows, frames has {len(frames)}")
-    frames["seq"] = frames["seq"].astype("Int64")
-    return Dataset(frames, matrices["amplitude"], matrices["phase"], manifest)

@@ -1,0 +1,56 @@
+"""The ``lofi`` command line: parse arguments, show progress, print a summary, set the exit code.
+
+Each group of subcommands lives in its own module and calls one stage
+(:mod:`lofi.stages`); heavy libraries are imported only when a command runs, so
+``lofi --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from lofi import __version__
+from lofi.cli.ingest import add_ingest_commands
+from lofi.cli.labels import add_label_commands
+from lofi.cli.sessions import add_session_commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lofi`` command."""
+    parser = argparse.ArgumentParser(
+        prog="lofi",
+        description="LoFi: vision-aided labels and benchmarks for Wi-Fi (ESP32 CSI) localisation.",
+    )
+    parser.add_argument("--version", action="version", version=f"lofi {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_session_commands(sub)
+    add_label_commands(sub)
+    add_ingest_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``lofi`` command; returns the exit status (0 ok, 2 bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, OSError, KeyError) as err:
+        print(f"lofi {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def run() -> None:
+    """Entry point of the ``lofi`` console script.
+
+    Every output is complete (written atomically, fsynced) when :func:`main` returns, so
+    the process ends there without interpreter teardown: Arrow's native thread pools can
+    abort the process while being torn down at exit ("terminate called without an active
+    exception", apache/arrow#34314), which would turn a finished command into a failure.
+    """
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -1,0 +1,233 @@
+"""``lofi inspect``, ``simulate``, ``preview-scene`` and ``calibrate``: making and checking sessions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from lofi.cli.options import add_quiet
+from lofi.stages.paths import DEFAULT_SCENE
+
+
+def add_session_commands(sub: argparse._SubParsersAction) -> None:
+    """Register inspect, simulate, preview-scene and calibrate."""
+    _add_inspect(sub)
+    _add_simulate(sub)
+    _add_preview_scene(sub)
+    _add_calibrate(sub)
+
+
+# -- inspect ---------------------------------------------------------------------------------
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from lofi.stages.inspect import run_inspect
+
+    summary = run_inspect(args.path, args.out)
+    print(json.dumps(summary) if args.json else format_summary(summary))
+    return 0
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The human-readable form printed by ``lofi inspect``."""
+    reasons = ", ".join(f"{k} {v}" for k, v in summary["skipped_by_reason"].items()) or "none"
+    lines = [
+        f"{summary['source']}",
+        f"  layout          {summary['layout']}",
+        f"  rows kept       {summary['rows']:,} of {summary['lines']:,} lines",
+        f"  rows skipped    {summary['skipped']:,} ({reasons})",
+        f"  subcarriers     {summary['subcarriers']}",
+    ]
+    if summary["rows"] == 0:
+        lines.append(f"  empty because   {summary['empty_reason']}")
+        return "\n".join(lines)
+    rate = summary["rate_hz"]
+    loss = "n/a" if summary["loss_pct"] is None else f"{summary['loss_pct']:.2f} %"
+    lines += [
+        f"  duration        {summary['duration_s']:.3f} s (device clock)",
+        f"  packet rate     {rate:.2f} Hz" if rate else "  packet rate     n/a",
+        f"  loss (eq. 4)    {loss} ({summary['lost_packets']:,} packets, "
+        f"nominal {summary['nominal_rate_hz']} Hz)",
+        f"  RSSI            {summary['rssi_min_dbm']} .. {summary['rssi_max_dbm']} dBm",
+    ]
+    for note, count in summary["notes"].items():
+        if count:
+            lines.append(f"  note            {note}: {count:,}")
+    return "\n".join(lines)
+
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    inspect = sub.add_parser(
+        "inspect",
+        help="summarise an ESP32 CSI log or a session folder",
+        description=(
+            "Read an ESP32 CSI log (any esp-csi, esp-radar or ESP32-CSI-Tool layout) and print "
+            "the detected layout, rows kept, rows skipped by reason, subcarrier count, duration, "
+            "mean packet rate, loss estimated from device-time gaps (paper eq. 4) and the RSSI "
+            "range. PATH is a CSV file or a session folder holding csi.csv (its session.yaml "
+            "may give the nominal rate csi_rate_hz; otherwise it is estimated)."
+        ),
+    )
+    inspect.add_argument("path", metavar="PATH", help="CSI CSV file or session folder")
+    inspect.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    inspect.add_argument("--out", metavar="FILE", help="also write the summary as JSON to FILE (atomically)")
+    inspect.set_defaults(func=_cmd_inspect)
+
+
+# -- simulate and preview-scene ----------------------------------------------------------------
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import cv2
+
+    from lofi.sim.scene import load_scene
+    from lofi.sim.session import SessionSpec
+    from lofi.stages.simulate import simulate_session
+
+    cv2.setNumThreads(args.threads)
+    scene = load_scene(args.scene)
+    spec = SessionSpec(
+        session_id=args.id or Path(args.out).name,
+        subjects=tuple(args.subject),
+        camera=args.view,
+        mode=args.mode,
+        duration_s=args.seconds if args.seconds is not None else round(args.minutes * 60.0, 3),
+        stand_s=args.stand_s,
+        seed=args.seed,
+        device_clock_start_us=args.device_clock_start_us,
+        outfit_change_s=args.outfit_change_s,
+    )
+    stats = simulate_session(scene, spec, args.out, progress=not args.quiet)
+    print(
+        f"{spec.session_id}: {stats.duration_s:.1f} s, {stats.pings_logged:,} CSI rows "
+        f"({stats.loss_pct:.1f} % lost), {stats.frames:,} frames "
+        f"({stats.frames_with_person:,} with the person) -> {args.out}"
+    )
+    return 0
+
+
+def _add_simulate(sub: argparse._SubParsersAction) -> None:
+    sim = sub.add_parser(
+        "simulate",
+        help="write a synthetic recording session (video + ESP32 CSI log + truth)",
+        description=(
+            "Simulate one recording session in a scene file (conf/scene/*.yaml) and write it in the "
+            "raw session format: session.yaml, csi.csv (esp-radar layout), video.mp4 + frames.csv, "
+            "calibration.yaml, and truth/ (true positions and boxes, for evaluation only). "
+            "The same arguments give identical files."
+        ),
+    )
+    sim.add_argument("--scene", default=str(DEFAULT_SCENE), help="scene file (default: %(default)s)")
+    sim.add_argument("--subject", action="append", required=True, help="subject id; repeat for turns")
+    sim.add_argument("--view", default="paper", help="camera view in the scene (default: %(default)s)")
+    sim.add_argument("--mode", choices=("walk", "survey"), default="walk", help="walk or surveyed points")
+    length = sim.add_mutually_exclusive_group()
+    length.add_argument(
+        "--minutes", type=float, default=5.0, help="walk length in minutes, rounded to the ms (default: 5)"
+    )
+    length.add_argument("--seconds", type=float, help="walk length in seconds")
+    sim.add_argument("--stand-s", type=float, default=4.0, help="survey: seconds per point")
+    sim.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sim.add_argument("--device-clock-start-us", type=int, help="ESP32 counter at start (us)")
+    sim.add_argument(
+        "--outfit-change-s",
+        type=float,
+        help="draw new random clothing colours this often (s; for detector-training sessions)",
+    )
+    sim.add_argument("--id", help="session id (default: the output folder's name)")
+    sim.add_argument("--threads", type=int, default=1, help="OpenCV threads (default: 1)")
+    add_quiet(sim)
+    sim.add_argument("--out", required=True, help="output session folder")
+    sim.set_defaults(func=_cmd_simulate)
+
+
+def _cmd_preview_scene(args: argparse.Namespace) -> int:
+    import cv2
+
+    from lofi.io.atomic import atomic_open
+    from lofi.sim.preview import preview_views
+    from lofi.sim.scene import load_scene
+
+    suffix = Path(args.out).suffix.lower() or ".png"
+    ok, png = cv2.imencode(suffix, preview_views(load_scene(args.scene)))
+    if not ok:
+        raise OSError(f"{args.out}: cannot encode an image of type {suffix}")
+    with atomic_open(args.out, "wb") as handle:
+        handle.write(png.tobytes())
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _add_preview_scene(sub: argparse._SubParsersAction) -> None:
+    preview = sub.add_parser(
+        "preview-scene",
+        help="render one frame per camera view of a scene file, plus a plan view",
+        description="Render a frame per camera view (region outlined in green) and a plan view.",
+    )
+    preview.add_argument("--scene", default=str(DEFAULT_SCENE), help="scene file (default: %(default)s)")
+    preview.add_argument(
+        "--out", default="scene_preview.png", help="PNG or JPEG to write (default: %(default)s)"
+    )
+    preview.set_defaults(func=_cmd_preview_scene)
+
+
+# -- calibrate ---------------------------------------------------------------------------------
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from lofi.io.anchors import parse_numbers, read_anchors_csv
+    from lofi.stages.calibrate import CalibrationInput, run_calibrate, write_preview
+
+    anchors = [parse_numbers(a, 4, "--anchor") for a in args.anchor or []]
+    anchors += read_anchors_csv(args.anchors_csv) if args.anchors_csv else []
+    size = parse_numbers(args.image_size, 2, "--image-size") if args.image_size else None
+    region = parse_numbers(args.region, 2, "--region")
+    spec = CalibrationInput(
+        anchors,
+        (region[0], region[1]),
+        (int(size[0]), int(size[1])) if size else None,
+        tuple(parse_numbers(args.intrinsics, 4, "--intrinsics")) if args.intrinsics else None,
+        tuple(parse_numbers(args.distortion, 5, "--distortion")) if args.distortion else None,
+    )
+    calibration, errors = run_calibrate(spec, Path(args.out), args.ransac)
+    print(
+        f"wrote {args.out}: {len(anchors)} anchors, "
+        f"reprojection error mean {errors.mean():.2f} cm, max {errors.max():.2f} cm"
+    )
+    if args.preview:
+        out = Path(args.preview_out or Path(args.out).with_suffix(".preview.png"))
+        write_preview(calibration, spec.region_m, Path(args.preview), out)
+        print(f"wrote {out}")
+    return 0
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    cal = sub.add_parser(
+        "calibrate",
+        help="write calibration.yaml from floor anchors (pixel <-> floor)",
+        description=(
+            "Fit the pixel-to-floor homography (paper eq. 2) from at least 4 anchors, no 3 collinear: "
+            "exactly 4 use cv2.getPerspectiveTransform, more use cv2.findHomography (least squares, "
+            "or RANSAC with --ransac). With --intrinsics, pixels are undistorted first. Prints the "
+            "reprojection error; --preview draws anchors, region and a 0.5 m grid on a frame."
+        ),
+    )
+    cal.add_argument(
+        "--anchor", action="append", metavar="U,V,X,Y", help="pixel u,v and floor x,y (m); repeat"
+    )
+    cal.add_argument("--anchors-csv", help="CSV file with rows u,v,x,y (a header row u,v,x,y is allowed)")
+    cal.add_argument("--image-size", metavar="W,H", help="image size in pixels (anchors must lie inside)")
+    cal.add_argument("--intrinsics", metavar="FX,FY,CX,CY", help="camera intrinsics in pixels")
+    cal.add_argument(
+        "--distortion", metavar="K1,K2,P1,P2,K3", help="plumb-bob distortion (with --intrinsics)"
+    )
+    cal.add_argument(
+        "--region", default="1.8,4.8", metavar="W,D", help="floor region size in m (default: 1.8,4.8)"
+    )
+    cal.add_argument("--ransac", action="store_true", help="robust fit (more than 4 anchors)")
+    cal.add_argument("--preview", metavar="IMAGE_OR_VIDEO", help="draw the calibration on this frame")
+    cal.add_argument("--preview-out", help="PNG for --preview (default: next to --out)")
+    cal.add_argument("--out", default="calibration.yaml", help="output file (default: %(default)s)")
+    cal.set_defaults(func=_cmd_calibrate)

@@ -1,0 +1,65 @@
+"""Stage ``localize``: detections -> floor positions through the session's calibration (eqs. 2-3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lofi.io.foot_correction import read_foot_correction
+from lofi.io.session import SESSION_CALIBRATION, read_yaml
+from lofi.io.tables import read_table, write_table
+from lofi.vision.calibration import Calibration, load_calibration
+from lofi.vision.localize import localize
+
+
+def session_calibration(session: Path) -> tuple[Calibration, tuple[float, float] | None]:
+    """The session's pixel-to-floor calibration and its floor region size (w, d) in m."""
+    path = session / SESSION_CALIBRATION
+    return load_calibration(read_yaml(path), str(path))
+
+
+@dataclass(frozen=True)
+class FootOffset:
+    """The foot-point correction to apply: a value in m, or the file ``lofi fit-foot-offset`` wrote."""
+
+    metres: float = 0.0
+    from_file: Path | None = None
+
+    def resolve(self, foot_point: str, detections: pd.DataFrame) -> float:
+        """The offset (m); a fitted file must match ``foot_point`` and the kind of box bottoms.
+
+        The bottom check applies only when the detector found someone: with no box at
+        all, nothing tells refined from detector bottoms.
+        """
+        if self.from_file is None:
+            return self.metres
+        found = bool(np.isfinite(detections["x0"]).any())
+        refined = "foot_y" in detections and bool(np.isfinite(detections["foot_y"]).any())
+        return read_foot_correction(self.from_file, foot_point, refined if found else None).foot_offset_m
+
+
+@dataclass
+class LocalizeResult:
+    """Positions written to ``out`` and the count of frames per reason (``valid`` for labelled ones)."""
+
+    positions: pd.DataFrame
+    out: Path
+    counts: dict[str, int]
+
+
+def run_localize(
+    session: Path, detections_path: Path, out: Path, foot_point: str, offset: FootOffset
+) -> LocalizeResult:
+    """Map ``detections_path``'s boxes to the floor with ``session``'s calibration; write ``out``."""
+    if not detections_path.is_file():
+        raise OSError(f"{detections_path}: no detections; run `lofi detect {session}` first")
+    calibration, region = session_calibration(session)
+    detections = read_table(detections_path, "detections")
+    metres = offset.resolve(foot_point, detections)
+    positions = localize(detections, calibration, region, metres, foot_point=foot_point)
+    write_table(out, positions)
+    counts = positions["reason"].replace("", "valid").value_counts().to_dict()
+    return LocalizeResult(positions, out, {str(k): int(v) for k, v in counts.items()})
