@@ -26,6 +26,6 @@ rule all:
     input:
         [raw_outputs(f"{RAW}/{s}") for s in all_sessions()],
         expand("results/inspect/{session}.json", session=all_sessions()),
-        expand("data/interim/{session}/positions.parquet", session=sorted(WALKS)),
+        interim_files(WALKS, "positions.parquet"),
         "results/label_quality.md",
         f"{DATASET_DIR}/manifest.json",

@@ -5,7 +5,7 @@ over its frames (decode + detect + eq. 1 + floor mapping). The default detector 
 also timed with its box bottoms refined against the empty room (that adds one
 pass over the video for the median background, a fixed cost per session, which a
 short benchmark session makes look larger than in a 5-minute one). YOLO uses the trained
-synthetic detector (data/models/person_yolo.pt, made by the pipeline). Target for
+synthetic detector (data/detector/person_yolo.pt, made by the pipeline). Target for
 the default detector: >= 30 frames/s on 2 CPU cores (real time for a 30 Hz webcam).
 """
 

@@ -1,43 +1,44 @@
 # CSI completion (eq. 4 + gap filling) and alignment with the vision labels (eq. 5).
 
-CSI = config["csi"]
-ALIGN = config["align"]
-
 
 rule csi:
     input:
         csv=ancient(f"{RAW}/{{session}}/csi.csv"),
         meta=ancient(f"{RAW}/{{session}}/session.yaml"),
     output:
-        table="data/interim/{session}/csi.parquet",
-        report="data/interim/{session}/csi.json",
+        table=f"{INTERIM}/{{session}}/csi.parquet",
+        report=f"{INTERIM}/{{session}}/csi.json",
     params:
-        session=lambda wc: f"{RAW}/{wc.session}",
+        session=session_dir,
+        fill=CSI["fill"],
+        max_gap_s=CSI["max_gap_s"],
+        max_insert_s=CSI["max_insert_s"],
+        clock_jump_s=CSI["clock_jump_s"],
     log:
         "results/logs/csi/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
-        "lofi csi {params.session} --fill {CSI[fill]} --max-gap-s {CSI[max_gap_s]} "
-        "--max-insert-s {CSI[max_insert_s]} --clock-jump-s {CSI[clock_jump_s]} --out {output.table} > {log} 2>&1"
-
-
-def tolerance_option(wildcards=None):
-    tolerance = ALIGN["tolerance_s"]
-    return "" if tolerance is None else f"--tolerance-s {tolerance}"
+        "lofi csi {params.session} --fill {params.fill} --max-gap-s {params.max_gap_s} "
+        "--max-insert-s {params.max_insert_s} --clock-jump-s {params.clock_jump_s} --out {output.table} "
+        "> {log} 2>&1"
 
 
 rule align:
     input:
-        csi="data/interim/{session}/csi.parquet",
-        positions="data/interim/{session}/positions.parquet",
+        csi=f"{INTERIM}/{{session}}/csi.parquet",
+        positions=f"{INTERIM}/{{session}}/positions.parquet",
         meta=ancient(f"{RAW}/{{session}}/session.yaml"),
     output:
-        table="data/interim/{session}/aligned.parquet",
-        summary="data/interim/{session}/aligned.json",
+        table=f"{INTERIM}/{{session}}/aligned.parquet",
+        summary=f"{INTERIM}/{{session}}/aligned.json",
     params:
-        session=lambda wc: f"{RAW}/{wc.session}",
+        session=session_dir,
         tolerance=tolerance_option,
     log:
         "results/logs/align/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
         "lofi align {params.session} --csi {input.csi} --positions {input.positions} {params.tolerance} "
         "--out {output.table} > {log} 2>&1"

@@ -1,21 +1,21 @@
 # The processed data set: every benchmark session's aligned rows in one store + manifest.
 
-DATASET = config["dataset"]
-DATASET_DIR = f"data/processed/{DATASET['name']}"
-
 
 rule dataset:
     input:
-        [f"data/interim/{s}/aligned.parquet" for s in sorted(WALKS)],
-        [f"data/interim/{s}/csi.json" for s in sorted(WALKS)],
-        [f"data/interim/{s}/aligned.json" for s in sorted(WALKS)],
+        aligned=interim_files(WALKS, "aligned.parquet"),
+        csi_reports=interim_files(WALKS, "csi.json"),
+        summaries=interim_files(WALKS, "aligned.json"),
     output:
         frames=f"{DATASET_DIR}/frames.parquet",
         manifest=f"{DATASET_DIR}/manifest.json",
     params:
-        interim=" ".join(f"data/interim/{s}" for s in sorted(WALKS)),
+        name=DATASET["name"],
+        interim=folders(WALKS, INTERIM),
         export="--export-lofi" if DATASET["export_lofi"] else "",
     log:
         "results/logs/dataset.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
-        "lofi dataset {DATASET[name]} --interim {params.interim} {params.export} > {log} 2>&1"
+        "lofi dataset {params.name} --interim {params.interim} {params.export} > {log} 2>&1"

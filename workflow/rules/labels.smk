@@ -1,10 +1,6 @@
-# Vision labels: train the synthetic person detector on other people, detect the
-# person in every benchmark frame (eq. 1), map to the floor (eqs. 2-3), and measure
-# label quality against the simulator's truth.
-
-DETTRAIN = detector_training_sessions()
-LABELS = config["labels"]
-REFINE = "--refine-feet" if LABELS["refine_feet"] else "--no-refine-feet"
+# Vision labels: train the synthetic person detector on other people, detect the person in
+# every benchmark frame (eq. 1), map to the floor (eqs. 2-3), and measure label quality
+# against the simulator's truth.
 
 
 rule simulate_detector_training:
@@ -13,9 +9,9 @@ rule simulate_detector_training:
     output:
         raw_outputs(f"{RAW}/{{session}}"),
     params:
-        subject=lambda wc: DETTRAIN[wc.session][0],
-        view=lambda wc: DETTRAIN[wc.session][1],
-        out=lambda wc: f"{RAW}/{wc.session}",
+        subject=dettrain_subject,
+        view=dettrain_view,
+        out=session_dir,
         seconds=config["detector_training"]["seconds"],
         outfits=config["detector_training"]["outfit_change_s"],
         seed=config["seed"],
@@ -24,6 +20,8 @@ rule simulate_detector_training:
     threads: 1
     log:
         "results/logs/simulate/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
         "lofi simulate --scene {input.scene} --subject {params.subject} --view {params.view} "
         "--seconds {params.seconds} --outfit-change-s {params.outfits} --seed {params.seed} --out {params.out} "
@@ -32,22 +30,26 @@ rule simulate_detector_training:
 
 rule train_detector:
     input:
-        [ancient(f"{RAW}/{s}/video.mp4") for s in sorted(DETTRAIN)],
-        [ancient(f"{RAW}/{s}/truth/frames.parquet") for s in sorted(DETTRAIN)],
+        videos=raw_files(DETTRAIN, "video.mp4"),
+        frames=raw_files(DETTRAIN, "frames.csv"),
+        truth=raw_files(DETTRAIN, "truth/frames.parquet"),
     output:
-        weights="data/models/person_yolo.pt",
-        report="data/models/person_yolo.json",
+        weights=LABELS["weights"],
+        report=str(Path(LABELS["weights"]).with_suffix(".json")),
     params:
-        sessions=" ".join(f"--session {RAW}/{s}" for s in sorted(DETTRAIN)),
+        sessions=options("--session", DETTRAIN),
         epochs=config["detector_training"]["epochs"],
         frames=config["detector_training"]["frames_per_session"],
+        imgsz=LABELS["imgsz"],
         seed=config["seed"],
     threads: 2
     log:
         "results/logs/train_detector.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
         "lofi train-detector {params.sessions} --epochs {params.epochs} --frames-per-session {params.frames} "
-        "--seed {params.seed} --out {output.weights} > {log} 2>&1"
+        "--imgsz {params.imgsz} --seed {params.seed} --out {output.weights} > {log} 2>&1"
 
 
 rule detect:
@@ -56,9 +58,9 @@ rule detect:
         frames=ancient(f"{RAW}/{{session}}/frames.csv"),
         weights=weights_input,
     output:
-        "data/interim/{session}/detections.parquet",
+        f"{INTERIM}/{{session}}/detections.parquet",
     params:
-        session=lambda wc: f"{RAW}/{wc.session}",
+        session=session_dir,
         detector=LABELS["detector"],
         weights=LABELS["weights"],
         imgsz=LABELS["imgsz"],
@@ -66,52 +68,55 @@ rule detect:
     threads: 2
     log:
         "results/logs/detect/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
         "lofi detect {params.session} --detector {params.detector} --weights {params.weights} "
         "--imgsz {params.imgsz} {params.refine} --out {output} --quiet > {log} 2>&1"
 
 
-FOOT_OFFSET_FILE = "data/models/foot_offset.json"
-FIT_OFFSET = LABELS["foot_offset_m"] == "fit"
-
-
 rule fit_foot_offset:
     input:
-        [ancient(f"{RAW}/{s}/video.mp4") for s in sorted(DETTRAIN)],
-        [ancient(f"{RAW}/{s}/truth/frames.parquet") for s in sorted(DETTRAIN)],
-        weights=LABELS["weights"],
+        videos=raw_files(DETTRAIN, "video.mp4"),
+        frames=raw_files(DETTRAIN, "frames.csv"),
+        calibrations=raw_files(DETTRAIN, "calibration.yaml"),
+        truth=raw_files(DETTRAIN, "truth/frames.parquet"),
+        weights=weights_input,
     output:
         FOOT_OFFSET_FILE,
     params:
-        sessions=" ".join(f"--session {RAW}/{s}" for s in sorted(DETTRAIN)),
+        sessions=options("--session", DETTRAIN),
         detector=LABELS["detector"],
+        weights=LABELS["weights"],
         imgsz=LABELS["imgsz"],
         foot_point=LABELS["foot_point"],
         refine=REFINE,
     threads: 2
     log:
         "results/logs/fit_foot_offset.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
-        "lofi fit-foot-offset {params.sessions} --detector {params.detector} --weights {input.weights} "
+        "lofi fit-foot-offset {params.sessions} --detector {params.detector} --weights {params.weights} "
         "--imgsz {params.imgsz} --foot-point {params.foot_point} {params.refine} --out {output} --quiet "
         "> {log} 2>&1"
 
 
 rule localize:
     input:
-        detections="data/interim/{session}/detections.parquet",
+        detections=f"{INTERIM}/{{session}}/detections.parquet",
         calibration=ancient(f"{RAW}/{{session}}/calibration.yaml"),
-        offset=[FOOT_OFFSET_FILE] if FIT_OFFSET else [],
+        offset=foot_offset_input,
     output:
-        "data/interim/{session}/positions.parquet",
+        f"{INTERIM}/{{session}}/positions.parquet",
     params:
-        session=lambda wc: f"{RAW}/{wc.session}",
-        offset=(
-            f"--foot-offset-from {FOOT_OFFSET_FILE}" if FIT_OFFSET else f"--foot-offset-m {LABELS['foot_offset_m']}"
-        ),
+        session=session_dir,
+        offset=foot_offset_option,
         foot_point=LABELS["foot_point"],
     log:
         "results/logs/localize/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
         "lofi localize {params.session} --detections {input.detections} {params.offset} "
         "--foot-point {params.foot_point} --out {output} > {log} 2>&1"
@@ -119,25 +124,34 @@ rule localize:
 
 rule label_quality:
     input:
-        survey=[ancient(f"{RAW}/{s}/video.mp4") for s in sorted(SURVEYS)],
-        offset=FOOT_OFFSET_FILE,
-        positions=[f"data/interim/{s}/positions.parquet" for s in sorted(WALKS)],
-        weights=LABELS["weights"],
+        survey_videos=raw_files(SURVEYS, "video.mp4"),
+        survey_truth=raw_files(SURVEYS, "truth/frames.parquet"),
+        walk_truth=raw_files(WALKS, "truth/frames.parquet"),
+        detections=interim_files(WALKS, "detections.parquet"),
+        positions=interim_files(WALKS, "positions.parquet"),
+        offset=foot_offset_input,
+        weights=study_weights_input,
     output:
         "results/label_quality.md",
         "results/label_quality.csv",
         "results/figures/label_error_map.png",
         "results/figures/detectors_panel.png",
     params:
-        survey=" ".join(f"{RAW}/{s}" for s in sorted(SURVEYS)),
-        walks=" ".join(f"{RAW}/{s}" for s in sorted(WALKS)),
+        survey=folders(SURVEYS),
+        walks=folders(WALKS),
         detectors=",".join(config["label_quality"]["detectors"]),
+        weights=LABELS["weights"],
+        imgsz=LABELS["imgsz"],
+        offset=foot_offset_option,
         foot_point=LABELS["foot_point"],
         refine=REFINE,
     threads: 2
     log:
         "results/logs/label_quality.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
-        "lofi label-quality --survey {params.survey} --walk {params.walks} --detectors {params.detectors} "
-        "--weights {input.weights} --foot-offset-from {input.offset} --foot-point {params.foot_point} "
-        "{params.refine} --out-dir results --quiet > {log} 2>&1"
+        "lofi label-quality --survey {params.survey} --walk {params.walks} "
+        "--walk-detections {input.detections} --walk-positions {input.positions} "
+        "--detectors {params.detectors} --weights {params.weights} --imgsz {params.imgsz} {params.offset} "
+        "--foot-point {params.foot_point} {params.refine} --out-dir results --quiet > {log} 2>&1"

@@ -1,9 +1,5 @@
-# Raw sessions from the simulator (source: synthetic): the benchmark's walking
-# sessions and the surveyed-points sessions of the label-quality experiment.
-
-RAW = config["raw_dir"]
-WALKS = walk_sessions()
-SURVEYS = survey_sessions()
+# Raw sessions from the simulator (source: synthetic): the benchmark's walking sessions and
+# the surveyed-points sessions of the label-quality experiment; and their CSI summaries.
 
 
 rule simulate_walk:
@@ -12,9 +8,9 @@ rule simulate_walk:
     output:
         raw_outputs(f"{RAW}/{{session}}"),
     params:
-        subject=lambda wc: WALKS[wc.session],
-        out=lambda wc: f"{RAW}/{wc.session}",
-        seconds=round(config["minutes"] * 60, 3),
+        subject=walk_subject,
+        out=session_dir,
+        minutes=config["minutes"],
         view=config["view"],
         seed=config["seed"],
     wildcard_constraints:
@@ -22,9 +18,11 @@ rule simulate_walk:
     threads: 1
     log:
         "results/logs/simulate/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
         "lofi simulate --scene {input.scene} --subject {params.subject} --view {params.view} "
-        "--seconds {params.seconds} --seed {params.seed} --out {params.out} --quiet > {log} 2>&1"
+        "--minutes {params.minutes} --seed {params.seed} --out {params.out} --quiet > {log} 2>&1"
 
 
 rule simulate_survey:
@@ -34,8 +32,8 @@ rule simulate_survey:
         raw_outputs(f"{RAW}/{{session}}"),
     params:
         subjects=" ".join(f"--subject {s}" for s in config["survey"]["subjects"]),
-        view=lambda wc: SURVEYS[wc.session],
-        out=lambda wc: f"{RAW}/{wc.session}",
+        view=survey_view,
+        out=session_dir,
         stand_s=config["survey"]["stand_s"],
         seed=config["seed"],
     wildcard_constraints:
@@ -43,6 +41,8 @@ rule simulate_survey:
     threads: 1
     log:
         "results/logs/simulate/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
         "lofi simulate --scene {input.scene} {params.subjects} --view {params.view} --mode survey "
         "--stand-s {params.stand_s} --seed {params.seed} --out {params.out} --quiet > {log} 2>&1"
@@ -50,13 +50,15 @@ rule simulate_survey:
 
 rule inspect_session:
     input:
-        ancient(f"{RAW}/{{session}}/csi.csv"),
-        ancient(f"{RAW}/{{session}}/session.yaml"),
+        csv=ancient(f"{RAW}/{{session}}/csi.csv"),
+        meta=ancient(f"{RAW}/{{session}}/session.yaml"),
     output:
         "results/inspect/{session}.json",
     params:
-        folder=lambda wc: f"{RAW}/{wc.session}",
+        folder=session_dir,
     log:
         "results/logs/inspect/{session}.log",
+    conda:
+        "../envs/lofi.yaml"
     shell:
-        "lofi inspect --json {params.folder} > {output}.tmp 2> {log} && mv {output}.tmp {output}"
+        "lofi inspect {params.folder} --out {output} > {log} 2>&1"
