@@ -106,13 +106,6 @@ def test_a_correction_fitted_on_other_bottoms_is_refused(session, tmp_path, caps
     assert main(["localize", str(tmp_path / "s"), *args, "--out", str(tmp_path / "p.parquet")]) == 0
 
 
-def test_cli_foot_point_choices_match_the_library():
-    from lofi.vision.choices import FOOT_POINTS as CLI_FOOT_POINTS
-    from lofi.vision.localize import FOOT_POINTS
-
-    assert CLI_FOOT_POINTS == FOOT_POINTS
-
-
 def test_frame_count_mismatch_names_both_counts(session, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(session, broken)

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from lofi.vision.calibration import Calibration
+from lofi.vision.choices import FOOT_POINTS
 
 MAX_SPEED_MPS = 3.0
 MIN_JUMP_M = 0.3  # at 30 Hz, 3 m/s is only 10 cm a frame: label noise alone would pass that
 REGION_SLACK_M = 0.3
-FOOT_POINTS = ("bottom_middle", "upright")
 
 
 def foot_pixels(boxes: np.ndarray) -> np.ndarray:
