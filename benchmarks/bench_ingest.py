@@ -23,11 +23,11 @@ from lofi.csi.complete import CompletionOptions
 from lofi.io.json_report import write_json
 from lofi.io.session import write_yaml
 from lofi.io.tables import write_csi_table
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec, simulate_csi_only
 from lofi.stages.align import align_session
 from lofi.stages.csi import complete_session_csi, write_completed
 from lofi.stages.dataset import SessionInputs, build_dataset
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import write_csi_log
 
 SCENE = Path(__file__).resolve().parents[1] / "conf" / "scene" / "lab.yaml"

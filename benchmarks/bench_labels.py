@@ -20,9 +20,9 @@ import pandas as pd
 
 from lofi.io.session import read_yaml
 from lofi.io.video import read_video_frames
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec
 from lofi.stages.detect import detect_session
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 from lofi.vision.calibration import load_calibration
 from lofi.vision.detectors import make_detector

@@ -14,8 +14,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 
 SCENE = Path(__file__).resolve().parents[1] / "conf" / "scene" / "lab.yaml"

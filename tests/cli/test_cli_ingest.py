@@ -9,7 +9,7 @@ import numpy as np
 
 from lofi.cli import main
 from tests.conftest import ESP_CSI_LOG
-from tests.ingest.conftest import make_interim
+from tests.stages.conftest import make_interim
 
 
 def test_csi_align_dataset_commands(tmp_path, capsys):

@@ -8,8 +8,8 @@ import pytest
 from lofi.csi.complete import CompletionOptions, CsiCompletionError, complete_csi
 from lofi.csi.fill import FillMethodUnavailableError
 from lofi.io.csi_reader import read_csi_bytes
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec, simulate_csi_only
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import write_csi_log
 
 from .logs import HOST_START, ramp_values, write_log

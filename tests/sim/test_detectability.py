@@ -12,7 +12,7 @@ import pytest
 from lofi.sim.body import pose
 from lofi.sim.motion import random_walk
 from lofi.sim.render import RoomRenderer
-from lofi.sim.scene import load_scene
+from lofi.stages.scenes import load_scene
 
 SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec, simulate_csi_only
+from lofi.stages.scenes import load_scene
 
 SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
 WINDOW = 20  # consecutive CSI frames (~0.2 s): short enough that a walker moves < 0.3 m

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lofi.sim import channel, receiver
-from lofi.sim.scene import load_scene
+from lofi.stages.scenes import load_scene
 
 SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
 TX, RX = np.asarray(SCENE.radio.tx_m), np.asarray(SCENE.radio.rx_m)

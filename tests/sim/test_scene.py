@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lofi.sim.scene import SceneError, load_scene, parse_scene
+from lofi.sim.scene import SceneError, parse_scene
+from lofi.stages.scenes import load_scene
 
 SCENE = Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml"
 

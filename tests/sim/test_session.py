@@ -11,9 +11,9 @@ import yaml
 
 from lofi.io.video import read_video_frames
 from lofi.sim.camera import CameraModel
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec
 from lofi.stages.inspect import inspect_path
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 
 SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")

@@ -9,11 +9,11 @@ import cv2
 import pandas as pd
 import pytest
 
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec
 from lofi.stages.detect import DetectorChoice, run_detect
 from lofi.stages.label_quality import Correction, WalkLabels, run_label_quality
 from lofi.stages.localize import FootOffset, run_localize
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 from lofi.vision.foot_refine import FootRefineOptions
 

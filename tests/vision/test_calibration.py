@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lofi.sim.camera import CameraModel
-from lofi.sim.scene import load_scene
+from lofi.stages.scenes import load_scene
 from lofi.vision.calibration import Calibration, CalibrationError, Lens, calibration_from_dict
 
 SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")

@@ -11,9 +11,9 @@ import pytest
 
 from lofi.io.schema import DETECTIONS_COLUMNS, POSITIONS_COLUMNS
 from lofi.io.video import VideoError
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec
 from lofi.stages.detect import detect_session
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 from lofi.vision.detectors import make_detector
 from lofi.vision.detectors.opencv import BackgroundSubtractionDetector, HaarDetector, HogDetector

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lofi.sim.scene import load_scene
 from lofi.sim.session import SessionSpec
 from lofi.stages.detect import detect_session
+from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 from lofi.vision.detectors.base import Detections
 from lofi.vision.foot_refine import (

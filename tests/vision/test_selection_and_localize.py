@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lofi.sim.camera import CameraModel
-from lofi.sim.scene import load_scene
+from lofi.stages.scenes import load_scene
 from lofi.vision.calibration import Calibration, CalibrationError, Lens
 from lofi.vision.detectors.base import Detections, select_person
 from lofi.vision.localize import (

@@ -82,8 +82,8 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import cv2
 
-    from lofi.sim.scene import load_scene
     from lofi.sim.session import SessionSpec
+    from lofi.stages.scenes import load_scene
     from lofi.stages.simulate import simulate_session
 
     cv2.setNumThreads(args.threads)
@@ -148,7 +148,7 @@ def _cmd_preview_scene(args: argparse.Namespace) -> int:
 
     from lofi.io.atomic import atomic_open
     from lofi.sim.preview import preview_views
-    from lofi.sim.scene import load_scene
+    from lofi.stages.scenes import load_scene
 
     suffix = Path(args.out).suffix.lower() or ".png"
     ok, png = cv2.imencode(suffix, preview_views(load_scene(args.scene)))

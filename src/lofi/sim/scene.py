@@ -1,18 +1,17 @@
-"""Scene files (``conf/scene/*.yaml``): room, floor region, radios, cameras, subjects.
+"""Scenes (``conf/scene/*.yaml``, read by :func:`lofi.stages.scenes.load_scene`): room, floor
+region, radios, cameras, subjects.
 
-Loading validates every field and raises :class:`SceneError` naming the file, the
+Parsing validates every field and raises :class:`SceneError` naming the file, the
 field and the reason. Units: metres, degrees, dBm, Hz; colours are BGR 0..255.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lofi.io.session import SessionFileError, read_yaml
 from lofi.sim.camera import Camera, CameraModel
 
 SURFACES = ("wall_x0", "wall_x1", "wall_y0", "wall_y1", "floor", "ceiling")
@@ -168,15 +167,6 @@ class _Fields:
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"expected a non-empty string, got {value!r}")
         return value
-
-
-def load_scene(path: str | Path) -> Scene:
-    """Load and validate a scene file."""
-    try:
-        data = read_yaml(path)
-    except SessionFileError as err:
-        raise SceneError(str(err)) from err
-    return parse_scene(data, str(path))
 
 
 def parse_scene(data: Any, source: str = "<scene>") -> Scene:
