@@ -39,6 +39,7 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format src tests benchmarks
 
 bench: $(STAMP) ## Run the benchmarks and print measured figures
+	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_csi_read.py
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_labels.py
