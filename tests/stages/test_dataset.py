@@ -8,7 +8,6 @@ import pickle
 import numpy as np
 import pytest
 
-from lofi.data.windows import usable_windows
 from lofi.io.dataset_store import DatasetError, load_dataset
 from lofi.io.lofi_pickles import export_wiloc
 from lofi.io.tables import read_csi_table
@@ -31,12 +30,6 @@ def test_dataset_holds_every_session_and_the_manifest_explains_coverage(two_sess
         assert entry["lost"] == int(table["lost"].sum()) and entry["fill_method"] == "linear"
         assert len(entry["sources"]["csi_sha256"]) == 64 and entry["config_hash"]
     assert manifest["sessions"][0]["subject"] == "S1"
-
-
-def test_usable_windows_counts_whole_valid_windows():
-    valid = np.ones(350, dtype=bool)
-    valid[150] = False
-    assert usable_windows(valid, 100) == 2
 
 
 def test_a_session_given_twice_or_missing_is_an_error(two_sessions, tmp_path):
