@@ -1,4 +1,4 @@
-"""The package's imports point one way (DESIGN §2): io <- sim, vision, csi <- data <- models <- train
+"""The package's imports point one way: io <- sim, vision, csi <- data <- models <- train
 <- report <- stages <- cli, nothing imports cli, and no modules import each other in a circle."""
 
 from __future__ import annotations
