@@ -53,8 +53,9 @@ def fit_host_clock(t_device_s: np.ndarray, t_host_s: np.ndarray, rounds: int = 5
     for _ in range(rounds):
         slope, intercept = np.polyfit(x[keep], y[keep], 1) if np.ptp(x[keep]) > 0 else (1.0, 0.0)
         residual = y - (intercept + slope * x)
-        mad = float(np.median(np.abs(residual[keep] - np.median(residual[keep]))))
-        new_keep = ok & (np.abs(residual - np.median(residual[keep])) <= max(3 * MAD_TO_SIGMA * mad, 1e-3))
+        centre = np.median(residual[keep])
+        mad = float(np.median(np.abs(residual[keep] - centre)))
+        new_keep = ok & (np.abs(residual - centre) <= max(3 * MAD_TO_SIGMA * mad, 1e-3))
         if new_keep.sum() < 2 or np.array_equal(new_keep, keep):
             break
         keep = new_keep

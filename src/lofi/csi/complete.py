@@ -3,7 +3,8 @@
 Steps, each counted in the report:
 
 1. keep the ping replies: the dominant transmitter MAC and, where logged, the
-   dominant ``sig_mode`` (beacons and other frames are non-HT, ``sig_mode`` 0);
+   dominant ``sig_mode`` (beacons and other frames are non-HT, ``sig_mode`` 0); a
+   row whose MAC the reader could not parse is kept;
 2. drop exact duplicate rows; of rows sharing a device time, keep the first;
 3. repair device-clock jumps and order the rows by device time;
 4. find lost packets from device-time gaps (eq. 4) and insert their rows at
@@ -27,8 +28,10 @@ import pandas as pd
 from lofi.csi.clock import ClockFit, fit_host_clock, repair_clock_jumps
 from lofi.csi.fill import fill_rows
 from lofi.csi.loss import estimate_rate_hz, missing_per_gap
-from lofi.csi.phase import sanitize_phase
+from lofi.csi.phase import sanitize_phase_by_subcarrier
 from lofi.io.csi_reader import CsiLog
+
+_ROWS_PER_BLOCK = 8192  # rows computed at once: small temporaries that stay in the cache
 
 
 class CsiCompletionError(ValueError):
@@ -102,7 +105,8 @@ def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> Compl
     table, csi = log.table.reset_index(drop=True), log.csi
     dropped: Counter = Counter()
     keep = _ping_rows(table, dropped) & _exact_duplicates(table, csi, dropped)
-    table, csi = table[keep].reset_index(drop=True), csi[keep]
+    if not keep.all():
+        table, csi = table[keep].reset_index(drop=True), csi[keep]
     if len(table) == 0:
         why = log.report.empty_reason or f"{report.rows_read} rows read, dropped {dict(dropped)}"
         skipped = f"; lines skipped: {log.report.skipped_by_reason}" if log.report.skipped else ""
@@ -115,7 +119,8 @@ def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> Compl
     order = np.argsort(t_device, kind="stable")
     order = order[_first_of_each_time(t_device[order], dropped)]
     report.dropped = {k: int(v) for k, v in dropped.items()}
-    table, csi, t_device, t_host_raw = table.iloc[order], csi[order], t_device[order], t_host_raw[order]
+    if not np.array_equal(order, np.arange(len(table))):
+        table, csi, t_device, t_host_raw = table.iloc[order], csi[order], t_device[order], t_host_raw[order]
     _set_rate(report, t_device, options.rate_hz)
     grid = _insert_lost(t_device, report, options)
     fit = fit_host_clock(t_device, t_host_raw)
@@ -124,13 +129,17 @@ def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> Compl
 
 
 def _ping_rows(table: pd.DataFrame, dropped: Counter) -> np.ndarray:
-    """Rows from the dominant transmitter with the dominant sig_mode (the ping replies)."""
+    """Rows from the dominant transmitter with the dominant sig_mode (the ping replies).
+
+    A row whose value is missing (a MAC the reader could not parse) is not judged by
+    that column.
+    """
     keep = np.ones(len(table), dtype=bool)
     for column, reason in (("mac", "other_mac"), ("sig_mode", "other_sig_mode")):
         if column not in table.columns or table[column].isna().all() or len(table) == 0:
             continue
         values = table[column]
-        rule = values == values.mode(dropna=True).iloc[0]
+        rule = (values == values.mode(dropna=True).iloc[0]) | values.isna()
         rule = rule.fillna(False).to_numpy(bool)
         dropped[reason] += int(np.count_nonzero(keep & ~rule))
         keep &= rule
@@ -139,9 +148,11 @@ def _ping_rows(table: pd.DataFrame, dropped: Counter) -> np.ndarray:
 
 def _exact_duplicates(table: pd.DataFrame, csi: np.ndarray, dropped: Counter) -> np.ndarray:
     """False for rows that repeat an earlier row exactly (metadata and CSI)."""
+    keep = np.ones(len(table), dtype=bool)
+    if np.all(np.diff(table["t_device"].to_numpy()) > 0):
+        return keep  # no two rows share a device time
     keys = [c for c in ("t_device", "seq", "t_host", "rssi", "mac") if c in table.columns]
     candidates = np.flatnonzero(table.duplicated(subset=keys, keep=False).to_numpy())
-    keep = np.ones(len(table), dtype=bool)
     if len(candidates):
         rows = table.iloc[candidates][keys].assign(_csi=[csi[i].tobytes() for i in candidates])
         exact = rows.duplicated(keep="first").to_numpy()
@@ -218,6 +229,32 @@ def _fit_summary(fit: ClockFit | None) -> dict | None:
     }
 
 
+def _spread(values: np.ndarray, at: np.ndarray, received: np.ndarray, missing: object = np.nan) -> np.ndarray:
+    """A C-ordered array of ``len(received)`` rows: ``values`` at rows ``at``, ``missing`` elsewhere."""
+    out = np.empty((len(received), *values.shape[1:]), dtype=values.dtype)
+    out[at] = values
+    out[~received] = missing
+    return out
+
+
+def _amplitude(csi: np.ndarray, at: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """``|csi|`` (float32) at rows ``at`` of ``len(received)`` rows, NaN elsewhere; by blocks of rows."""
+    out = np.empty((len(received), csi.shape[1]), dtype=np.float32)
+    for start in range(0, len(csi), _ROWS_PER_BLOCK):
+        rows = slice(start, start + _ROWS_PER_BLOCK)
+        out[at[rows]] = np.abs(csi[rows])
+    out[~received] = np.nan
+    return out
+
+
+def _seq_column(table: pd.DataFrame, at: np.ndarray, received: np.ndarray) -> pd.arrays.IntegerArray:
+    """The logged ``seq`` at the received rows as nullable Int64 (null elsewhere, or everywhere)."""
+    if "seq" not in table.columns:
+        return pd.arrays.IntegerArray(np.zeros(len(received), np.int64), np.ones(len(received), dtype=bool))
+    values = _spread(table["seq"].to_numpy(np.int64), at, received, missing=0)
+    return pd.arrays.IntegerArray(values, ~received)
+
+
 def subcarrier_numbers(names: list[str]) -> np.ndarray:
     """Subcarrier numbers from reader column names such as ``lltf:-26``."""
     return np.array([int(name.rsplit(":", 1)[-1]) for name in names], dtype=np.int64)
@@ -233,26 +270,20 @@ def _assemble(
     report: CompletionReport,
     options: CompletionOptions,
 ) -> CompletedCsi:
-    n, width = grid.n_rows, csi.shape[1]
+    n = grid.n_rows
     subcarriers = subcarrier_numbers(log.subcarriers)
-    amplitude = np.full((n, width), np.nan, dtype=np.float32)
-    phase = np.full((n, width), np.nan, dtype=np.float32)
-    amplitude[grid.received_at] = np.abs(csi)
-    phase[grid.received_at] = sanitize_phase(csi, subcarriers)
-    rssi = np.full(n, np.nan, dtype=np.float32)
-    rssi[grid.received_at] = table["rssi"].to_numpy(np.float32)
     received = np.zeros(n, dtype=bool)
     received[grid.received_at] = True
+    amplitude = _amplitude(csi, grid.received_at, received)
+    phase = _spread(sanitize_phase_by_subcarrier(csi, subcarriers).T, grid.received_at, received)
+    rssi = _spread(table["rssi"].to_numpy(np.float32), grid.received_at, received)
     to_fill = ~received & ~grid.outage if options.fill != "none" else np.zeros(n, dtype=bool)
-    amplitude = fill_rows(grid.t_device, amplitude, received, to_fill, options.fill)
-    phase = fill_rows(grid.t_device, phase, received, to_fill, options.fill)
-    rssi = fill_rows(grid.t_device, rssi, received, to_fill, options.fill)
+    amplitude = fill_rows(grid.t_device, amplitude, received, to_fill, options.fill, copy=False)
+    phase = fill_rows(grid.t_device, phase, received, to_fill, options.fill, copy=False)
+    rssi = fill_rows(grid.t_device, rssi, received, to_fill, options.fill, copy=False)
     report.filled = int(to_fill.sum())
-    raw_host = np.full(n, np.nan)
-    raw_host[grid.received_at] = t_host_raw
-    seq = pd.array(np.full(n, pd.NA), dtype="Int64")
-    if "seq" in table.columns:
-        seq[grid.received_at] = table["seq"].to_numpy(np.int64)
+    raw_host = _spread(t_host_raw, grid.received_at, received)
+    seq = _seq_column(table, grid.received_at, received)
     scalars = pd.DataFrame(
         {
             "t_host": fit.host_time(grid.t_device) if fit else np.full(n, np.nan),

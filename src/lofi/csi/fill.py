@@ -8,7 +8,6 @@ outage stays NaN instead of being bridged across seconds.
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from lofi.csi.choices import FILL_METHODS
 
@@ -18,7 +17,13 @@ class FillMethodUnavailableError(ValueError):
 
 
 def fill_rows(
-    t_s: np.ndarray, values: np.ndarray, received: np.ndarray, fill: np.ndarray, method: str
+    t_s: np.ndarray,
+    values: np.ndarray,
+    received: np.ndarray,
+    fill: np.ndarray,
+    method: str,
+    *,
+    copy: bool = True,
 ) -> np.ndarray:
     """Values with the rows ``fill`` filled from the ``received`` rows (a new float32 array).
 
@@ -28,6 +33,7 @@ def fill_rows(
         received: rows that hold measured values.
         fill: rows to fill (a subset of the rows not received).
         method: one of :data:`FILL_METHODS`.
+        copy: with ``False``, a float32 ``values`` is filled in place and returned.
     """
     if method not in FILL_METHODS:
         raise ValueError(f"unknown fill method {method!r}; choose one of {', '.join(FILL_METHODS)}")
@@ -36,7 +42,7 @@ def fill_rows(
             "fill method 'csibert' needs a trained CSI-BERT checkpoint; none is available yet "
             "(CSI-BERT is trained by the model-training stage). Use linear, spline or none."
         )
-    out = np.array(values, dtype=np.float32, copy=True)
+    out = np.array(values, dtype=np.float32, copy=True if copy else None)
     if method == "none" or not fill.any() or received.sum() < 2:
         return out
     column = out.ndim == 1
@@ -60,6 +66,8 @@ def _linear(t_s: np.ndarray, values: np.ndarray, received: np.ndarray, fill: np.
 
 def _spline_over_linear(t_s: np.ndarray, values: np.ndarray, received: np.ndarray, fill: np.ndarray) -> None:
     """Cubic spline through the received rows, in place; columns with gaps keep the linear fill."""
+    from scipy.interpolate import CubicSpline  # imported here: scipy takes ~0.3 s to import
+
     got = np.flatnonzero(received)
     complete = np.isfinite(values[got]).all(axis=0)
     if not complete.any():

@@ -15,8 +15,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
-from lofi.io.csi_layouts import LAYOUT_BY_PREFIX_FIELDS, canonical_columns, classify_header, header_columns
+from lofi.io.csi_layouts import (
+    HOST_TIME_COLUMN,
+    LAYOUT_BY_PREFIX_FIELDS,
+    canonical_columns,
+    classify_header,
+    header_columns,
+)
 
 ROW_START = "CSI_DATA"
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
@@ -30,12 +37,25 @@ _MAX_EXAMPLES = 20
 
 @dataclass
 class RowBatch:
-    """Rows sharing one column list: newline-separated CSV text, data arrays quoted."""
+    """Rows sharing one column list: newline-separated CSV text (valid UTF-8), data arrays quoted.
+
+    The rows are ``blob[start:]`` (a clean file is used as it is, past its header).
+    """
 
     layout: str
     columns: list[str]
     blob: bytes
     n_rows: int
+    start: int = 0
+
+    def rows(self) -> pa.BufferReader:
+        """The rows as a file Arrow can read (no copy)."""
+        return pa.BufferReader(pa.py_buffer(self.blob).slice(self.start))
+
+    def first_row(self) -> bytes:
+        """The first row, without its newline."""
+        end = self.blob.find(b"\n", self.start)
+        return self.blob[self.start : end if end >= 0 else len(self.blob)]
 
 
 @dataclass
@@ -92,7 +112,7 @@ def _fast_path(raw: bytes, report: LineReport) -> list[RowBatch] | None:
     if columns is None:
         return None
     report.lines = len(starts) + (header is not None)
-    return [RowBatch(layout, columns, raw[body_from:], len(starts))]
+    return [RowBatch(layout, columns, raw, len(starts), start=body_from)]
 
 
 def _all_rows_start_clean(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
@@ -209,7 +229,12 @@ class _RowCollector:
 
 
 def _columns_for(header: list[str] | None, row: str) -> tuple[str, list[str] | None]:
-    """Layout and columns for a row: from the header, else from the row's shape."""
+    """Layout and columns for a row: from the header, else from the row's shape.
+
+    In a header-less row, a single field after the data array is the host timestamp
+    that collectors append (unless the layout has one already); further fields are
+    ``extra_1``, ``extra_2``...
+    """
     if header is not None and "data" in header:
         return classify_header(header), header
     n_prefix = row[: row.find("[")].count(",")
@@ -218,5 +243,7 @@ def _columns_for(header: list[str] | None, row: str) -> tuple[str, list[str] | N
         return "unknown", None
     columns = header_columns(layout)
     n_suffix = row[row.rfind("]") + 1 :].count(",")
+    if n_suffix == 1 and HOST_TIME_COLUMN not in columns:
+        return layout, [*columns, HOST_TIME_COLUMN]
     columns += [f"extra_{k}" for k in range(1, n_suffix + 1)]
     return layout, columns

@@ -94,6 +94,18 @@ INT_COLUMNS = frozenset(
 )
 FLOAT_COLUMNS = frozenset({"real_timestamp"})
 HOST_TIME_COLUMN = "host_timestamp"
+MAC_COLUMN = "mac"
+DEVICE_TIME_COLUMN = "local_timestamp"
+
+#: Fields a CSI row can do without, and the reason counted when one does not parse:
+#: the value becomes NaN (missing, for text) and the row is kept. A bad value in any
+#: other typed field (the device counter ``local_timestamp``, the int64 radio
+#: metadata) drops the row, as does a bad data array.
+OPTIONAL_FIELDS: dict[str, str] = {
+    HOST_TIME_COLUMN: "bad_host_time",
+    MAC_COLUMN: "bad_mac",
+    "real_timestamp": "bad_real_timestamp",
+}
 
 
 def canonical_columns(header_fields: list[str]) -> list[str]:

@@ -6,8 +6,14 @@
 
 Columns are chosen by header name; header-less captures are recognised from the
 row shape. Damaged lines are skipped and counted per reason in ``log.report``;
-input text is never evaluated. Each subcarrier is read as (imaginary, real), the
-ESP-IDF order. Schema of the table: :data:`lofi.io.schema.CSI_LOG_COLUMNS`.
+input text is never evaluated. A row is dropped only when it has no usable data
+array or device time (``local_timestamp``) or a bad int64 radio field; a bad
+optional field (host time, MAC, ``real_timestamp``: :data:`OPTIONAL_FIELDS`) is
+set to NaN and counted in ``log.report.field_problems`` instead. Each subcarrier
+is read as (imaginary, real), the ESP-IDF order. Host times are read from
+date-times or epoch numbers (s, ms, us or ns, told apart by magnitude:
+:data:`lofi.io._arrow_csv.EPOCH_UNITS`). Schema of the table:
+:data:`lofi.io.schema.CSI_LOG_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -21,16 +27,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from lofi.io._arrow_csv import out_of_int8, read_fields
+from lofi.io._arrow_csv import FieldTable, Values, out_of_int8, read_fields, typed_column
 from lofi.io._csi_lines import RowBatch, split_capture
 from lofi.io.csi_layouts import (
+    DEVICE_TIME_COLUMN,
     FIRST_WORD_INVALID_BY_DEFAULT,
-    FLOAT_COLUMNS,
     HOST_TIME_COLUMN,
-    INT_COLUMNS,
     LLTF_USEFUL,
+    OPTIONAL_FIELDS,
     all_pairs,
     buffer_blocks,
     default_pairs,
@@ -41,6 +46,7 @@ from lofi.io.csi_layouts import (
 
 SubcarrierSet = Literal["default", "all"]
 _WRAP = 1 << 32
+_ROWS_PER_BLOCK = 8192  # rows converted at once: small temporaries that stay in the cache
 
 
 class CsiReadError(OSError):
@@ -49,13 +55,19 @@ class CsiReadError(OSError):
 
 @dataclass
 class ReadReport:
-    """What the reader kept, what it skipped and why."""
+    """What the reader kept, what it skipped and why.
+
+    ``skipped_by_reason`` counts dropped lines or rows per reason; ``field_problems``
+    counts kept rows whose optional field did not parse and was set to NaN (missing,
+    for text), per reason: ``bad_host_time``, ``bad_mac``, ``bad_real_timestamp``.
+    """
 
     source: str
     layout: str = "unknown"
     lines: int = 0
     rows: int = 0
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    field_problems: dict[str, int] = field(default_factory=dict)
     notes: dict[str, int] = field(default_factory=dict)
     examples: list[tuple[int, str, str]] = field(default_factory=list)
     empty_reason: str | None = None
@@ -64,6 +76,11 @@ class ReadReport:
     def skipped(self) -> int:
         """Total number of skipped lines or rows."""
         return sum(self.skipped_by_reason.values())
+
+    @property
+    def repaired(self) -> int:
+        """Total number of optional fields set to NaN in kept rows."""
+        return sum(self.field_problems.values())
 
 
 @dataclass
@@ -136,14 +153,14 @@ def read_csi_bytes(
         raise ValueError(f"subcarriers must be 'default' or 'all', not {subcarriers!r}")
     batches, lines = split_capture(raw)
     report = ReadReport(source=source, lines=lines.lines, examples=lines.examples)
-    skipped: Counter = Counter(lines.skipped)
-    notes: Counter = Counter(lines.notes)
+    tally = _Tally(Counter(lines.skipped), Counter(), Counter(lines.notes))
     options = _Options(subcarriers, legacy_pairing, first_word_invalid)
-    parts = [_parse_batch(batch, options, skipped, notes) for batch in batches]
+    parts = [_parse_batch(batch, options, tally) for batch in batches]
     parts = [p for p in parts if p is not None and len(p.table)]
     log = _combine(parts, options, report)
-    report.skipped_by_reason = dict(sorted(skipped.items()))
-    report.notes = dict(sorted(notes.items()))
+    report.skipped_by_reason = dict(sorted(tally.skipped.items()))
+    report.field_problems = dict(sorted(tally.field_problems.items()))
+    report.notes = dict(sorted(tally.notes.items()))
     report.rows = len(log.table)
     if parts:
         report.layout = Counter({p.layout: len(p.table) for p in parts}).most_common(1)[0][0]
@@ -159,6 +176,15 @@ class _Options:
     subcarriers: SubcarrierSet
     legacy_pairing: bool
     first_word_invalid: bool | None
+
+
+@dataclass
+class _Tally:
+    """Counters filled while parsing: rows dropped, optional fields repaired, notes."""
+
+    skipped: Counter
+    field_problems: Counter
+    notes: Counter
 
 
 @dataclass
@@ -184,89 +210,100 @@ def _empty_reason(raw: bytes, report: ReadReport) -> str:
 # -- one batch -------------------------------------------------------------------------
 
 
-def _parse_batch(batch: RowBatch, options: _Options, skipped: Counter, notes: Counter) -> _Part | None:
-    read = read_fields(batch, skipped)
+def _parse_batch(batch: RowBatch, options: _Options, tally: _Tally) -> _Part | None:
+    """Typed table and CSI of a batch's usable rows; every dropped row and repaired field counted."""
+    read = read_fields(batch, tally.skipped)
     if read is None:
         return None
-    n_rows = read.fields.num_rows
-    keep = np.ones(n_rows, dtype=bool)
-    columns: dict[str, np.ndarray] = {}
-    for name in read.fields.column_names:
-        values, ok = _typed_column(name, read.fields.column(name))
-        columns[name] = values
-        keep &= ok
-    _count(skipped, "bad_field", ~keep)
-    if "local_timestamp" not in columns:
-        skipped["no_local_timestamp"] += int(keep.sum())
+    keep = np.ones(read.fields.num_rows, dtype=bool)
+    columns, unparsed = _typed_fields(read.fields)
+    _drop(keep, tally.skipped, "bad_local_timestamp", unparsed.get(DEVICE_TIME_COLUMN))
+    essential = [bad for name, bad in unparsed.items() if _is_essential(name)]
+    _drop(keep, tally.skipped, "bad_field", np.logical_or.reduce(essential) if essential else None)
+    if DEVICE_TIME_COLUMN not in columns:
+        tally.skipped["no_local_timestamp"] += int(keep.sum())
         return None
-    _count(skipped, "bad_array", keep & read.malformed)
-    keep &= ~read.malformed
-    n_values = np.zeros(n_rows, dtype=np.int64)
-    matrices: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    lengths = known_lengths(batch.layout)
+    _drop(keep, tally.skipped, "bad_array", read.malformed)
+    n_values, matrices = _complete_buffers(read, batch.layout, keep, tally.skipped)
+    for name, bad in unparsed.items():
+        if name in OPTIONAL_FIELDS:
+            _count(tally.field_problems, OPTIONAL_FIELDS[name], keep & bad)
+    frame = _kept_frame(columns, keep)
+    frame["n_values"] = n_values[keep]
+    if "len" in frame:
+        tally.notes["len_differs_from_values"] += int((frame["len"] != frame["n_values"]).sum())
+    frame["first_word_invalid"] = _first_word_flags(frame, batch.layout, options)
+    names, csi = _extract_csi(batch.layout, frame, matrices, options)
+    return _Part(batch.layout, frame, names, csi)
+
+
+def _typed_fields(fields: pa.Table) -> tuple[dict[str, Values], dict[str, np.ndarray]]:
+    """Every metadata column in its type, and per column the rows whose value did not parse."""
+    columns: dict[str, Values] = {}
+    unparsed: dict[str, np.ndarray] = {}
+    for name in fields.column_names:
+        columns[name], ok = typed_column(name, fields.column(name))
+        if not ok.all():
+            unparsed[name] = ~ok
+    return columns, unparsed
+
+
+def _is_essential(name: str) -> bool:
+    """A field (the int64 radio metadata) whose bad value drops the row as ``bad_field``."""
+    return name != DEVICE_TIME_COLUMN and name not in OPTIONAL_FIELDS
+
+
+def _drop(keep: np.ndarray, skipped: Counter, reason: str, bad: np.ndarray | None) -> None:
+    """Drop the kept rows marked ``bad`` (in place), counting them under ``reason``."""
+    if bad is not None:
+        _count(skipped, reason, keep & bad)
+        keep &= ~bad
+
+
+def _complete_buffers(
+    read: FieldTable, layout: str, keep: np.ndarray, skipped: Counter
+) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """Value count of every row, and the int8 buffers of the kept rows of known length.
+
+    Drops (in ``keep``) rows of an unknown length or with a value outside -128..127.
+    The buffers are keyed by value count: (positions among the kept rows, matrix).
+    """
+    n_values = np.zeros(len(keep), dtype=np.int64)
+    lengths = known_lengths(layout)
     for count, (rows, matrix) in read.matrices.items():
         n_values[rows] = count
         if count not in lengths:
             _count(skipped, "unknown_length", keep[rows])
             keep[rows] = False
-            continue
-        bad = keep[rows] & out_of_int8(matrix)
-        _count(skipped, "value_out_of_range", bad)
-        keep[rows[bad]] = False
-        matrices[count] = (rows, matrix)
-    frame = pd.DataFrame({k: v[keep] for k, v in columns.items()})
-    frame["n_values"] = n_values[keep]
-    if "len" in frame:
-        notes["len_differs_from_values"] += int((frame["len"] != frame["n_values"]).sum())
-    frame["first_word_invalid"] = _first_word_flags(frame, batch.layout, options)
+        elif matrix.dtype != np.int8:
+            bad = keep[rows] & out_of_int8(matrix)
+            _count(skipped, "value_out_of_range", bad)
+            keep[rows[bad]] = False
     new_index = np.cumsum(keep) - 1
-    kept = {c: (new_index[r[keep[r]]], m[keep[r]]) for c, (r, m) in matrices.items()}
-    names, csi = _extract_csi(batch.layout, frame, kept, options)
-    return _Part(batch.layout, frame, names, csi)
+    buffers = {}
+    for count, (rows, matrix) in read.matrices.items():
+        if count in lengths:
+            kept = keep[rows]
+            if not kept.all():
+                rows, matrix = rows[kept], matrix[kept]
+            buffers[count] = (new_index[rows], matrix.astype(np.int8, copy=False))
+    return n_values, buffers
 
 
-def _typed_column(name: str, column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Column converted to its dtype, with a mask of rows whose value parsed."""
-    if name in INT_COLUMNS:
-        return _to_number(column, pa.int64(), r"^\s*[-+]?\d{1,18}\s*$")
-    if name in FLOAT_COLUMNS:
-        return _to_number(column, pa.float64(), r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
-    if name == HOST_TIME_COLUMN:
-        return _to_host_seconds(column)
-    return column.to_numpy(zero_copy_only=False), np.ones(len(column), dtype=bool)
+def _kept_frame(columns: dict[str, Values], keep: np.ndarray) -> pd.DataFrame:
+    """The kept rows of the typed columns; text columns become pandas ``str`` columns.
 
-
-def _to_number(column: pa.ChunkedArray, dtype: pa.DataType, pattern: str) -> tuple[np.ndarray, np.ndarray]:
-    trimmed = pc.utf8_trim_whitespace(column)
-    try:
-        return pc.cast(trimmed, dtype).to_numpy(), np.ones(len(column), dtype=bool)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        ok = pc.match_substring_regex(trimmed, pattern).to_numpy(zero_copy_only=False)
-        cleaned = pc.if_else(pa.array(ok), trimmed, pa.scalar("0"))
-        return pc.cast(cleaned, dtype).to_numpy(), ok
-
-
-_HOST_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
-
-
-def _to_host_seconds(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Host wall-clock timestamps (``%Y-%m-%d %H:%M:%S.%f``) as float seconds."""
-    trimmed = pc.utf8_trim_whitespace(column)
-    try:
-        micros = pc.cast(trimmed, pa.timestamp("us")).cast(pa.int64()).to_numpy()
-        return micros / 1e6, np.ones(len(column), dtype=bool)
-    except pa.ArrowInvalid:
-        pass
-    ok = pc.match_substring_regex(trimmed, _HOST_TIME).to_numpy(zero_copy_only=False)
-    seconds = np.full(len(column), np.nan)
-    if ok.any():
-        text = pd.Series(np.asarray(trimmed.to_pylist(), dtype=object)[ok])
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        good = parsed.notna().to_numpy()
-        values = parsed.to_numpy("datetime64[us]").astype(np.int64) / 1e6
-        seconds[np.flatnonzero(ok)[good]] = values[good]
-        ok[np.flatnonzero(ok)[~good]] = False
-    return np.where(ok, seconds, 0.0), ok
+    The frame takes the arrays as they are (no copy into one block per dtype).
+    """
+    every_row = bool(keep.all())
+    mask = None if every_row else pa.array(keep)
+    data: dict[str, object] = {}
+    for name, values in columns.items():
+        if isinstance(values, pa.ChunkedArray):
+            data[name] = (values if every_row else values.filter(mask)).to_pandas()
+        else:
+            data[name] = np.require(values if every_row else values[keep], requirements="W")
+    return pd.DataFrame(data, copy=False)
 
 
 def _count(counter: Counter, reason: str, mask: np.ndarray) -> None:
@@ -346,6 +383,11 @@ def pairs_to_complex(matrix: np.ndarray, pairs: np.ndarray, legacy: bool = False
     LoFi reference code: real = x[2i], imaginary = x[2i-1] (wrapping at i = 0).
     """
     n_values = matrix.shape[1]
+    if not legacy and matrix.dtype == np.int8 and n_values % 2 == 0:
+        every_pair = _int8_pairs_to_complex(matrix)
+        if np.array_equal(pairs, np.arange(n_values // 2)):
+            return every_pair
+        return np.ascontiguousarray(every_pair[:, _as_slice(pairs)])
     if legacy:
         real_at, imag_at = 2 * pairs, (2 * pairs - 1) % n_values
     else:
@@ -354,6 +396,20 @@ def pairs_to_complex(matrix: np.ndarray, pairs: np.ndarray, legacy: bool = False
     out.real = matrix[:, _as_slice(real_at)]
     out.imag = matrix[:, _as_slice(imag_at)]
     return out
+
+
+def _int8_pairs_to_complex(matrix: np.ndarray) -> np.ndarray:
+    """Complex64 of every (imaginary, real) int8 pair of an int8 matrix (any memory order).
+
+    A block of rows at a time, the two bytes of each pair are swapped to (real,
+    imaginary), the memory order of complex64, and converted into the float32 output.
+    """
+    out = np.empty(matrix.shape, dtype=np.float32)
+    for start in range(0, len(matrix), _ROWS_PER_BLOCK):
+        rows = slice(start, start + _ROWS_PER_BLOCK)
+        pairs = np.array(matrix[rows], order="C").view(np.uint16)  # a copy, swapped in place
+        out[rows] = pairs.byteswap(inplace=True).view(np.int8)
+    return out.view(np.complex64)
 
 
 def _as_slice(index: np.ndarray) -> slice | np.ndarray:
