@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lofi.csi.complete import CompletionOptions
-from lofi.io.csi_reader import read_csi_log
+from lofi.io.esp32.reader import read_csi_log
 from lofi.io.session import write_yaml
 from lofi.sim.session import SessionSpec, simulate_csi_only
 from lofi.stages.align import run_align

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lofi.io.csi_reader import CsiLog, read_csi_log
-from lofi.io.csi_writer import write_esp_radar_csv
+from lofi.io.esp32.reader import CsiLog, read_csi_log
+from lofi.io.esp32.writer import write_esp_radar_csv
 
 HOST_START = 1_715_947_797.0
 

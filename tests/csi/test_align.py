@@ -8,7 +8,7 @@ import pytest
 
 from lofi.csi.align import AlignError, align_labels, nearest_index
 from lofi.csi.complete import CompletionOptions, complete_csi
-from lofi.io.csi_reader import read_csi_log
+from lofi.io.esp32.reader import read_csi_log
 from lofi.sim.session import SessionSpec, simulate_csi_only
 from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import write_csi_log

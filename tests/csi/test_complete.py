@@ -7,7 +7,7 @@ import pytest
 
 from lofi.csi.complete import CompletionOptions, CsiCompletionError, complete_csi
 from lofi.csi.fill import FillMethodUnavailableError
-from lofi.io.csi_reader import read_csi_bytes
+from lofi.io.esp32.reader import read_csi_bytes
 from lofi.sim.session import SessionSpec, simulate_csi_only
 from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import write_csi_log
@@ -28,7 +28,7 @@ def test_loss_count_equals_simulator_truth(tmp_path, subject, seed):
     scene = load_scene("conf/scene/lab.yaml")
     spec = SessionSpec("t", (subject,), "paper", "walk", 60.0, seed=seed)
     truth = write_csi_log(scene, spec, simulate_csi_only(scene, spec), tmp_path / "csi.csv")
-    from lofi.io.csi_reader import read_csi_log
+    from lofi.io.esp32.reader import read_csi_log
 
     completed = complete_csi(read_csi_log(tmp_path / "csi.csv"), RATE)
     logged = np.flatnonzero(~truth["lost"].to_numpy())

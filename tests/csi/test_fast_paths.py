@@ -8,8 +8,8 @@ import pytest
 from lofi.csi.complete import CompletionOptions, complete_csi
 from lofi.csi.fill import fill_rows
 from lofi.csi.phase import sanitize_phase, sanitize_phase_by_subcarrier
-from lofi.io.csi_layouts import LLTF_USEFUL
-from lofi.io.csi_reader import pairs_to_complex
+from lofi.io.esp32.layouts import LLTF_USEFUL
+from lofi.io.esp32.reader import pairs_to_complex
 
 from .logs import write_log
 

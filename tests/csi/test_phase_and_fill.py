@@ -7,7 +7,7 @@ import pytest
 
 from lofi.csi.fill import fill_rows, rows_in_short_gaps
 from lofi.csi.phase import sanitize_phase
-from lofi.io.csi_layouts import LLTF_USEFUL
+from lofi.io.esp32.layouts import LLTF_USEFUL
 
 K = LLTF_USEFUL.astype(float)
 

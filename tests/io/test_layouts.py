@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lofi.io.csi_layouts import (
+from lofi.io.esp32.layouts import (
     C5C6_LENGTHS,
     CLASSIC_LENGTHS,
     KNOWN_HEADERS,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lofi.io._arrow_csv import epoch_seconds
-from lofi.io.csi_layouts import CSI_TOOL_HEADER, ESP_CSI_HEADER, ESP_RADAR_HEADER
-from lofi.io.csi_reader import read_csi_bytes
+from lofi.io.esp32.arrow_csv import epoch_seconds
+from lofi.io.esp32.layouts import CSI_TOOL_HEADER, ESP_CSI_HEADER, ESP_RADAR_HEADER
+from lofi.io.esp32.reader import read_csi_bytes
 
 TOOL_MAC = "3C:71:BF:6D:2A:78"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lofi.io import read_csi_log
-from lofi.io.csi_layouts import ESP_CSI_C5C6_HEADER, ESP_CSI_HEADER, ESP_RADAR_HEADER
-from lofi.io.csi_reader import CsiReadError, read_csi_bytes
+from lofi.io.esp32.layouts import ESP_CSI_C5C6_HEADER, ESP_CSI_HEADER, ESP_RADAR_HEADER
+from lofi.io.esp32.reader import CsiReadError, read_csi_bytes
 
 ESP_CSI_META = "CSI_DATA,{seq},aa:bb:cc:dd:ee:ff,-50,11,1,0,0,0,0,0,0,0,0,-95,0,6,0,{ts},0,100,0,128,0,"
 

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lofi.io.csi_layouts import CLASSIC_LENGTHS, ESP_RADAR_HEADER
-from lofi.io.csi_reader import read_csi_bytes
+from lofi.io.esp32.layouts import CLASSIC_LENGTHS, ESP_RADAR_HEADER
+from lofi.io.esp32.reader import read_csi_bytes
 
 ROW = (
     "CSI_DATA,{seq},2024-05-01 10:00:{sec:06.3f},0,unknown,aa:bb:cc:dd:ee:ff,-47,11,1,0,0,0,0,0,0,0,0,"

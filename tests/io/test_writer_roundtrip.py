@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lofi.io import read_csi_log, write_esp_radar_csv
-from lofi.io.csi_layouts import LLTF_USEFUL
-from lofi.io.csi_writer import format_host_times
+from lofi.io.esp32.layouts import LLTF_USEFUL
+from lofi.io.esp32.writer import format_host_times
 
 
 def write_and_read(tmp_path, data, fields):

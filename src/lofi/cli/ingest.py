@@ -44,9 +44,8 @@ def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> 
         f"f2 {r['rate_hz']:g} Hz {r['rate_source']}); {r['filled']:,} filled ({r['fill_method']}), "
         f"{r['outage_rows']:,} left NaN in {r['outages']} outage(s) -> {out}",
         f"  log lines skipped {report['lines_skipped']:,} {report['lines_skipped_by_reason'] or ''}".rstrip()
-        + "; "
-        f"rows dropped {dropped or 0}; clock jumps {report['clock_jumps']}; reordered {report['reordered']}; "
-        f"segments {report['segments']}",
+        + f"; fields repaired {report.get('fields_repaired') or 0}; rows dropped {dropped or 0}; "
+        f"clock jumps {r['clock_jumps']}; reordered {r['reordered']}; segments {r['segments']}",
     ]
     if fit:
         lines.append(

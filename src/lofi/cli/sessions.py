@@ -32,12 +32,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The human-readable form printed by ``lofi inspect``."""
-    reasons = ", ".join(f"{k} {v}" for k, v in summary["skipped_by_reason"].items()) or "none"
+    reasons = _counts(summary["skipped_by_reason"])
     lines = [
         f"{summary['source']}",
         f"  layout          {summary['layout']}",
         f"  rows kept       {summary['rows']:,} of {summary['lines']:,} lines",
         f"  rows skipped    {summary['skipped']:,} ({reasons})",
+        f"  fields repaired {_counts(summary['field_problems'])} (row kept, field set to NaN)",
         f"  subcarriers     {summary['subcarriers']}",
     ]
     if summary["rows"] == 0:
@@ -56,6 +57,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         if count:
             lines.append(f"  note            {note}: {count:,}")
     return "\n".join(lines)
+
+
+def _counts(by_reason: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in by_reason.items()) or "none"
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:

@@ -29,7 +29,7 @@ from lofi.csi.clock import ClockFit, fit_host_clock, repair_clock_jumps
 from lofi.csi.fill import fill_rows
 from lofi.csi.loss import estimate_rate_hz, missing_per_gap
 from lofi.csi.phase import sanitize_phase_by_subcarrier
-from lofi.io.csi_reader import CsiLog
+from lofi.io.esp32.reader import CsiLog
 
 _ROWS_PER_BLOCK = 8192  # rows computed at once: small temporaries that stay in the cache
 

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from lofi.io.atomic import atomic_open
-from lofi.io.csi_reader import CsiReadError
+from lofi.io.esp32.reader import CsiReadError
 
 SESSION_META = "session.yaml"
 SESSION_CSI = "csi.csv"

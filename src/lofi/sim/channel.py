@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lofi.io.csi_layouts import LLTF_USEFUL
+from lofi.io.esp32.layouts import LLTF_USEFUL
 from lofi.sim.scene import Room
 
 C_MPS = 299_792_458.0

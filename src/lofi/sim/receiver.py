@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lofi.io.csi_layouts import LLTF_USEFUL
+from lofi.io.esp32.layouts import LLTF_USEFUL
 from lofi.sim.channel import SUBCARRIER_SPACING_HZ
 
 TARGET_RMS_COUNTS = 20.0  # median CSI magnitude after AGC, in int8 counts

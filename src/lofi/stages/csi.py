@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from lofi.csi.complete import CompletedCsi, CompletionOptions, complete_csi
-from lofi.io.csi_reader import read_csi_log
+from lofi.io.esp32.reader import read_csi_log
 from lofi.io.json_report import file_sha256, write_json
 from lofi.io.session import read_session_meta, session_csi_path
 from lofi.io.tables import write_csi_table
@@ -42,6 +42,7 @@ def complete_session_csi(session: str | Path, options: CompletionOptions) -> tup
         "layout": read.layout,
         "lines_skipped": read.skipped,
         "lines_skipped_by_reason": read.skipped_by_reason,
+        "fields_repaired": read.field_problems,
         **completed.report.as_dict(),
     }
     return completed, report

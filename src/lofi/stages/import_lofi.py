@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from lofi.csi.fill import fill_rows, rows_in_short_gaps
-from lofi.io.csi_reader import read_csi_log
+from lofi.io.esp32.reader import read_csi_log
 from lofi.io.json_report import file_sha256, write_json
 from lofi.io.lofi_pickles import (
     PublishedRecord,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from lofi.csi.loss import summarize_loss
-from lofi.io.csi_reader import CsiLog, read_csi_log
+from lofi.io.esp32.reader import CsiLog, read_csi_log
 from lofi.io.json_report import write_json
 from lofi.io.session import read_session_meta, session_csi_path
 
@@ -28,6 +28,7 @@ def summarize(log: CsiLog, rate_hz: float | None = None) -> dict[str, Any]:
         "rows": report.rows,
         "skipped": report.skipped,
         "skipped_by_reason": report.skipped_by_reason,
+        "field_problems": report.field_problems,
         "notes": report.notes,
         "subcarriers": len(log.subcarriers),
         "duration_s": round(duration, 6),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from lofi.io.csi_writer import write_esp_radar_csv
+from lofi.io.esp32.writer import write_esp_radar_csv
 from lofi.io.session import SESSION_CSI, TRUTH_FRAMES, TRUTH_PINGS, session_folder, write_yaml
 from lofi.io.tables import write_table
 from lofi.io.video import VideoWriter, write_frames_csv

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from lofi.io.csi_layouts import (
+from lofi.io.esp32.layouts import (
     HOST_TIME_COLUMN,
     LAYOUT_BY_PREFIX_FIELDS,
     canonical_columns,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from lofi.io.atomic import atomic_open
-from lofi.io.csi_layouts import ESP_RADAR_HEADER
+from lofi.io.esp32.layouts import ESP_RADAR_HEADER
 
 #: Per-row fields of the esp-radar layout (canonical names) and their defaults.
 #: ``t_host`` (s since 1970), ``local_timestamp`` (us) and ``data`` are required.

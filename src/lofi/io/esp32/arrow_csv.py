@@ -5,7 +5,7 @@ have the same length (the esp-radar and current esp-csi logs): quoting is switch
 off so every array value becomes its own int8 column, parsed by Arrow's
 multi-threaded C++ reader (a value outside -128..127 fails the read). Anything else
 takes the *generic* read: the array stays one string field and is parsed by
-:mod:`lofi.io._int_arrays`.
+:mod:`lofi.io.esp32.int_arrays`.
 
 Metadata fields are read as text and converted afterwards (:func:`typed_column`),
 so that one bad value marks one row instead of failing the whole read.
@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from lofi.io._csi_lines import RowBatch
-from lofi.io._int_arrays import TOO_LONG, parse_int_arrays
-from lofi.io.csi_layouts import FLOAT_COLUMNS, HOST_TIME_COLUMN, INT_COLUMNS, MAC_COLUMN
+from lofi.io.esp32.int_arrays import TOO_LONG, parse_int_arrays
+from lofi.io.esp32.layouts import FLOAT_COLUMNS, HOST_TIME_COLUMN, INT_COLUMNS, MAC_COLUMN
+from lofi.io.esp32.lines import RowBatch
 
 _BLOCK_SIZE = 1 << 23
 #: Smaller blocks keep both cores busy on the wide read (1-2 MiB measured fastest).

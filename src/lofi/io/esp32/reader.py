@@ -12,7 +12,7 @@ optional field (host time, MAC, ``real_timestamp``: :data:`OPTIONAL_FIELDS`) is
 set to NaN and counted in ``log.report.field_problems`` instead. Each subcarrier
 is read as (imaginary, real), the ESP-IDF order. Host times are read from
 date-times or epoch numbers (s, ms, us or ns, told apart by magnitude:
-:data:`lofi.io._arrow_csv.EPOCH_UNITS`). Schema of the table:
+:data:`lofi.io.esp32.arrow_csv.EPOCH_UNITS`). Schema of the table:
 :data:`lofi.io.schema.CSI_LOG_COLUMNS`.
 """
 
@@ -28,9 +28,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lofi.io._arrow_csv import FieldTable, Values, out_of_int8, read_fields, typed_column
-from lofi.io._csi_lines import RowBatch, split_capture
-from lofi.io.csi_layouts import (
+from lofi.io.esp32.arrow_csv import FieldTable, Values, out_of_int8, read_fields, typed_column
+from lofi.io.esp32.layouts import (
     DEVICE_TIME_COLUMN,
     FIRST_WORD_INVALID_BY_DEFAULT,
     HOST_TIME_COLUMN,
@@ -43,6 +42,7 @@ from lofi.io.csi_layouts import (
     known_lengths,
     subcarrier_names,
 )
+from lofi.io.esp32.lines import RowBatch, split_capture
 
 SubcarrierSet = Literal["default", "all"]
 _WRAP = 1 << 32
