@@ -50,13 +50,14 @@ def make_session(args: tuple[str, float, str]) -> int:
         folder / "session.yaml",
         {"id": spec.session_id, "subjects": [subject], "csi_rate_hz": 100.0, "camera_rate_hz": CAMERA_HZ},
     )
-    t = np.arange(truth["t_host"].iloc[0], truth["t_host"].iloc[-1], 1.0 / CAMERA_HZ)
+    seen = truth[np.isfinite(truth["t_host"])]  # pings lost before the host saw them have no host time
+    t = np.arange(seen["t_host"].iloc[0], seen["t_host"].iloc[-1], 1.0 / CAMERA_HZ)
     positions = pd.DataFrame(
         {
             "frame": np.arange(len(t)),
             "t_host": t,
-            "x_m": np.interp(t, truth["t_host"], truth["x_m"]),
-            "y_m": np.interp(t, truth["t_host"], truth["y_m"]),
+            "x_m": np.interp(t, seen["t_host"], seen["x_m"]),
+            "y_m": np.interp(t, seen["t_host"], seen["y_m"]),
             "valid": True,
             "reason": "",
         }
