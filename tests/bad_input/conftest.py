@@ -39,7 +39,7 @@ def lofi(capsys):
             code = main([str(a) for a in args])
         except SystemExit as exit_:
             code = int(exit_.code or 0)
-        except Exception:  # noqa: BLE001 - a traceback is what the suite is there to catch
+        except Exception:  # a traceback is what the suite is there to catch
             captured = capsys.readouterr()
             pytest.fail(f"lofi {' '.join(map(str, args))} raised:\n{traceback.format_exc()}\n{captured.err}")
         captured = capsys.readouterr()
