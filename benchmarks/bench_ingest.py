@@ -31,7 +31,7 @@ from lofi.stages.dataset import SessionInputs, build_dataset
 from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import write_csi_log
 
-SCENE = Path(__file__).resolve().parents[1] / "conf" / "scene" / "lab.yaml"
+SCENE = "lab"
 TARGET_S = 5.0
 SINGLE_TARGET_S = 2.0
 SINGLE_SECONDS = 2330.0  # 100 Hz pings, ~10 % lost: ~210 000 logged rows

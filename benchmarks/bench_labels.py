@@ -65,7 +65,7 @@ def main() -> None:
         session = Path(args.session) if args.session else Path(tmp) / "bench"
         if not args.session:
             simulate_session(
-                load_scene(ROOT / "conf" / "scene" / "lab.yaml"),
+                load_scene("lab"),
                 SessionSpec("bench", ("S2",), "paper", "walk", 12.0),
                 session,
                 False,

@@ -18,7 +18,7 @@ from lofi.sim.session import SessionSpec
 from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 
-SCENE = Path(__file__).resolve().parents[1] / "conf" / "scene" / "lab.yaml"
+SCENE = "lab"
 TARGETS_S = {"smoke": 15.0, "paper": 300.0}
 
 

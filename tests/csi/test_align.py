@@ -58,7 +58,7 @@ def test_no_overlap_and_no_host_time_are_clear_errors():
 def test_labels_from_truth_agree_with_truth_at_the_csi_instant(tmp_path):
     """Aligned labels differ from the true position at the CSI instant by no more than the
     person's motion within label_dt (plus the host timestamps' few-ms jitter)."""
-    scene = load_scene("conf/scene/lab.yaml")
+    scene = load_scene("lab")
     spec = SessionSpec("t", ("S2",), "paper", "walk", 60.0, seed=5)
     truth = write_csi_log(scene, spec, simulate_csi_only(scene, spec), tmp_path / "csi.csv")
     done = complete_csi(read_csi_log(tmp_path / "csi.csv"), CompletionOptions(rate_hz=100.0))

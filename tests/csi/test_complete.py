@@ -25,7 +25,7 @@ def _grid(n: int, drop: list[int] | None = None) -> np.ndarray:
 
 @pytest.mark.parametrize(("subject", "seed"), [("S1", 3), ("S4", 11)])
 def test_loss_count_equals_simulator_truth(tmp_path, subject, seed):
-    scene = load_scene("conf/scene/lab.yaml")
+    scene = load_scene("lab")
     spec = SessionSpec("t", (subject,), "paper", "walk", 60.0, seed=seed)
     truth = write_csi_log(scene, spec, simulate_csi_only(scene, spec), tmp_path / "csi.csv")
     from lofi.io.esp32.reader import read_csi_log

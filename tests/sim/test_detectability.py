@@ -14,7 +14,7 @@ from lofi.sim.motion import random_walk
 from lofi.sim.render import RoomRenderer
 from lofi.stages.scenes import load_scene
 
-SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+SCENE = load_scene("lab")
 
 
 def sample_frames(n_per_view: int = 12):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from lofi.sim.session import SessionSpec, simulate_csi_only
 from lofi.stages.scenes import load_scene
 
-SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+SCENE = load_scene("lab")
 WINDOW = 20  # consecutive CSI frames (~0.2 s): short enough that a walker moves < 0.3 m
 
 

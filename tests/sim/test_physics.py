@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from lofi.sim import channel, receiver
 from lofi.stages.scenes import load_scene
 
-SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+SCENE = load_scene("lab")
 TX, RX = np.asarray(SCENE.radio.tx_m), np.asarray(SCENE.radio.rx_m)
 FREQS = channel.subcarrier_freqs_hz(SCENE.radio.channel)
 LAMBDA = channel.C_MPS / FREQS.mean()

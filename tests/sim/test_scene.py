@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
 
 from lofi.sim.scene import SceneError, parse_scene
-from lofi.stages.scenes import load_scene
+from lofi.stages.scenes import load_scene, scene_path
 
-SCENE = Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml"
+SCENE = scene_path("lab")
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +57,10 @@ def test_invalid_scenes_name_the_field(scene_dict, edit, message):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(SceneError, match="no such file"):
+    with pytest.raises(SceneError, match="nope.yaml: no such scene file"):
         load_scene(tmp_path / "nope.yaml")
+    with pytest.raises(SceneError, match="no packaged scene of that name .* did you mean 'lab'"):
+        load_scene("lba")
     bad = tmp_path / "bad.yaml"
     bad.write_text("room: [unclosed")
     with pytest.raises(SceneError, match="not valid YAML"):

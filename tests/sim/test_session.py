@@ -16,7 +16,7 @@ from lofi.stages.inspect import inspect_path
 from lofi.stages.scenes import load_scene
 from lofi.stages.simulate import simulate_session
 
-SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+SCENE = load_scene("lab")
 WALK = SessionSpec("walk_S3", ("S3",), "corner", "walk", duration_s=8.0, seed=5)
 
 
@@ -123,7 +123,7 @@ def test_bad_specs_are_rejected():
 def test_outfit_changes_recolour_clothes_only_and_keep_the_csi(tmp_path):
     from lofi.sim.session import _outfits
 
-    scene = load_scene("conf/scene/lab.yaml")
+    scene = load_scene("lab")
     spec = SessionSpec("o", ("D1",), "paper", "walk", 3.0, outfit_change_s=1.0)
     subject = scene.subject("D1")
     t = np.arange(0, 3, 0.1)

@@ -21,7 +21,7 @@ from lofi.stages.simulate import write_csi_log
 
 def make_interim(root: Path, subject: str, seconds: float = 20.0, seed: int = 0) -> Path:
     """Raw CSI-only session + positions from truth, then csi and align into ``root/interim/<id>``."""
-    scene = load_scene("conf/scene/lab.yaml")
+    scene = load_scene("lab")
     session_id = f"t_{subject}"
     spec = SessionSpec(session_id, (subject,), "paper", "walk", seconds, seed=seed)
     raw = root / "raw" / session_id

@@ -26,7 +26,7 @@ CORRECTED = "bgsub+refined+upright+foot0.2"
 def study(tmp_path_factory) -> Path:
     """A one-person survey (0.5 s per point), a 4-s walk labelled by detect + localize, and the report."""
     root = tmp_path_factory.mktemp("label_quality")
-    scene = load_scene("conf/scene/lab.yaml")
+    scene = load_scene("lab")
     survey, walk = root / "raw" / "t_survey", root / "raw" / "t_walk"
     simulate_session(
         scene, SessionSpec("t_survey", ("S1",), "paper", "survey", stand_s=0.5, seed=3), survey, False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ from lofi.sim.camera import CameraModel
 from lofi.stages.scenes import load_scene
 from lofi.vision.calibration import Calibration, CalibrationError, Lens, calibration_from_dict
 
-SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+SCENE = load_scene("lab")
 
 
 def camera(view: str) -> CameraModel:

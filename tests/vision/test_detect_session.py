@@ -18,7 +18,7 @@ from lofi.stages.simulate import simulate_session
 from lofi.vision.detectors import make_detector
 from lofi.vision.detectors.opencv import BackgroundSubtractionDetector, HaarDetector, HogDetector
 
-SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+SCENE = load_scene("lab")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,7 @@ from lofi.vision.foot_refine import (
 )
 from lofi.vision.localize import detection_boxes
 
-SCENE = load_scene(Path(__file__).resolve().parents[2] / "conf" / "scene" / "lab.yaml")
+SCENE = load_scene("lab")
 FEET_ROW = 300  # first row below the synthetic person's feet
 
 

@@ -1,7 +1,11 @@
 # Helpers shared by the rules, and the session tables built from the config. Rules use only
 # these (no lambdas, no computing in a rule): every rule calls one `lofi` command.
 
+from lofi.stages.scenes import scene_path
+
 RAW = config["raw_dir"]
+#: The scene file: a packaged scene (by name) or the configured path.
+SCENE_FILE = str(scene_path(config["scene"]))
 INTERIM = "data/interim"
 DETECTOR_DIR = "data/detector"
 SCENE_NAME = Path(config["scene"]).stem

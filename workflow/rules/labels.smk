@@ -5,10 +5,11 @@
 
 rule simulate_detector_training:
     input:
-        scene=config["scene"],
+        scene=SCENE_FILE,
     output:
         raw_outputs(f"{RAW}/{{session}}"),
     params:
+        scene=config["scene"],
         subject=dettrain_subject,
         view=dettrain_view,
         out=session_dir,
@@ -23,7 +24,7 @@ rule simulate_detector_training:
     conda:
         "../envs/lofi.yaml"
     shell:
-        "lofi simulate --scene {input.scene} --subject {params.subject} --view {params.view} "
+        "lofi simulate --scene {params.scene} --subject {params.subject} --view {params.view} "
         "--seconds {params.seconds} --outfit-change-s {params.outfits} --seed {params.seed} --out {params.out} "
         "--quiet > {log} 2>&1"
 

@@ -4,10 +4,11 @@
 
 rule simulate_walk:
     input:
-        scene=config["scene"],
+        scene=SCENE_FILE,
     output:
         raw_outputs(f"{RAW}/{{session}}"),
     params:
+        scene=config["scene"],
         subject=walk_subject,
         out=session_dir,
         minutes=config["minutes"],
@@ -21,16 +22,17 @@ rule simulate_walk:
     conda:
         "../envs/lofi.yaml"
     shell:
-        "lofi simulate --scene {input.scene} --subject {params.subject} --view {params.view} "
+        "lofi simulate --scene {params.scene} --subject {params.subject} --view {params.view} "
         "--minutes {params.minutes} --seed {params.seed} --out {params.out} --quiet > {log} 2>&1"
 
 
 rule simulate_survey:
     input:
-        scene=config["scene"],
+        scene=SCENE_FILE,
     output:
         raw_outputs(f"{RAW}/{{session}}"),
     params:
+        scene=config["scene"],
         subjects=" ".join(f"--subject {s}" for s in config["survey"]["subjects"]),
         view=survey_view,
         out=session_dir,
@@ -44,7 +46,7 @@ rule simulate_survey:
     conda:
         "../envs/lofi.yaml"
     shell:
-        "lofi simulate --scene {input.scene} {params.subjects} --view {params.view} --mode survey "
+        "lofi simulate --scene {params.scene} {params.subjects} --view {params.view} --mode survey "
         "--stand-s {params.stand_s} --seed {params.seed} --out {params.out} --quiet > {log} 2>&1"
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from lofi.cli.options import add_quiet
 from lofi.stages.paths import DEFAULT_SCENE
 
+SCENE_HELP = "a scene shipped with lofi (lab) or a scene file of your own (default: %(default)s)"
+
 
 def add_session_commands(sub: argparse._SubParsersAction) -> None:
     """Register inspect, simulate, preview-scene and calibrate."""
@@ -118,13 +120,13 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         "simulate",
         help="write a synthetic recording session (video + ESP32 CSI log + truth)",
         description=(
-            "Simulate one recording session in a scene file (conf/scene/*.yaml) and write it in the "
-            "raw session format: session.yaml, csi.csv (esp-radar layout), video.mp4 + frames.csv, "
+            "Simulate one recording session in a scene (lab, or a scene file of your own) and write it "
+            "in the raw session format: session.yaml, csi.csv (esp-radar layout), video.mp4 + frames.csv, "
             "calibration.yaml, and truth/ (true positions and boxes, for evaluation only). "
             "The same arguments give identical files."
         ),
     )
-    sim.add_argument("--scene", default=str(DEFAULT_SCENE), help="scene file (default: %(default)s)")
+    sim.add_argument("--scene", default=DEFAULT_SCENE, help=SCENE_HELP)
     sim.add_argument("--subject", action="append", required=True, help="subject id; repeat for turns")
     sim.add_argument("--view", default="paper", help="camera view in the scene (default: %(default)s)")
     sim.add_argument("--mode", choices=("walk", "survey"), default="walk", help="walk or surveyed points")
@@ -171,7 +173,7 @@ def _add_preview_scene(sub: argparse._SubParsersAction) -> None:
         help="render one frame per camera view of a scene file, plus a plan view",
         description="Render a frame per camera view (region outlined in green) and a plan view.",
     )
-    preview.add_argument("--scene", default=str(DEFAULT_SCENE), help="scene file (default: %(default)s)")
+    preview.add_argument("--scene", default=DEFAULT_SCENE, help=SCENE_HELP)
     preview.add_argument(
         "--out", default="scene_preview.png", help="PNG or JPEG to write (default: %(default)s)"
     )

@@ -1,5 +1,5 @@
-"""Scenes (``conf/scene/*.yaml``, read by :func:`lofi.stages.scenes.load_scene`): room, floor
-region, radios, cameras, subjects.
+"""Scenes: room, floor region, radios, cameras, subjects (``src/lofi/scenes/*.yaml`` or a file of
+your own, read by :func:`lofi.stages.scenes.load_scene`).
 
 Parsing validates every field and raises :class:`SceneError` naming the file, the
 field and the reason. Units: metres, degrees, dBm, Hz; colours are BGR 0..255.

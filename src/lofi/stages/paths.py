@@ -12,7 +12,8 @@ DETECTOR_DIR = Path("data/detector")
 DEFAULT_WEIGHTS = DETECTOR_DIR / "person_yolo.pt"
 #: The foot-point correction that ``lofi fit-foot-offset`` writes.
 DEFAULT_FOOT_OFFSET = DETECTOR_DIR / "foot_offset.json"
-DEFAULT_SCENE = Path("conf/scene/lab.yaml")
+#: The scene shipped with the package (src/lofi/scenes/lab.yaml).
+DEFAULT_SCENE = "lab"
 
 
 def interim_path(session: str | Path, name: str) -> Path:

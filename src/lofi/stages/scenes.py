@@ -1,17 +1,46 @@
-"""Scene files: read a ``conf/scene/*.yaml`` and validate it into a :class:`~lofi.sim.scene.Scene`."""
+"""Scene files: a scene by name (shipped with the package) or by path, read and validated.
+
+``lab`` names the default room, ``src/lofi/scenes/lab.yaml`` (installed with the package, so
+``lofi simulate --scene lab`` works from any folder). Any other value is a path to a scene file
+of your own.
+"""
 
 from __future__ import annotations
 
+import difflib
+from importlib import resources
 from pathlib import Path
 
 from lofi.io.session import SessionFileError, read_yaml
 from lofi.sim.scene import Scene, SceneError, parse_scene
 
 
-def load_scene(path: str | Path) -> Scene:
-    """Load and validate a scene file; every problem is a :class:`SceneError` naming the file and field."""
+def packaged_scenes() -> list[str]:
+    """Names of the scenes shipped with the package."""
+    return sorted(p.name.removesuffix(".yaml") for p in resources.files("lofi.scenes").iterdir()
+                  if p.name.endswith(".yaml"))  # fmt: skip
+
+
+def scene_path(scene: str | Path) -> Path:
+    """The file of ``scene``: an existing path, else the packaged scene of that name."""
+    path = Path(scene)
+    if path.is_file():
+        return path
+    packaged = resources.files("lofi.scenes") / f"{scene}.yaml"
+    if str(scene) in packaged_scenes() and packaged.is_file():
+        return Path(str(packaged))
+    names = packaged_scenes()
+    close = difflib.get_close_matches(str(scene), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise SceneError(f"{scene}: no such scene file, and no packaged scene of that name (packaged: "
+                     f"{', '.join(names)}){hint}")  # fmt: skip
+
+
+def load_scene(scene: str | Path) -> Scene:
+    """Load and validate a scene by name or path; every problem is a :class:`SceneError` naming the
+    file and the field. The scene's ``source`` is ``scene`` as given (a packaged scene: its name)."""
     try:
-        data = read_yaml(path)
+        data = read_yaml(scene_path(scene))
     except SessionFileError as err:
         raise SceneError(str(err)) from err
-    return parse_scene(data, str(path))
+    return parse_scene(data, str(scene))
