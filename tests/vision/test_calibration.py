@@ -7,7 +7,7 @@ import pytest
 
 from lofi.sim.camera import CameraModel
 from lofi.stages.scenes import load_scene
-from lofi.vision.calibration import Calibration, CalibrationError, Lens, calibration_from_dict
+from lofi.vision.calibration import Calibration, CalibrationError, Lens, calibration_from_dict, region_size
 
 SCENE = load_scene("lab")
 
@@ -92,15 +92,54 @@ def test_degenerate_anchor_sets_are_rejected(pixels, floor, size, message):
         Calibration(np.array(pixels, float), np.array(floor, float), size)
 
 
-def test_calibration_yaml_structure_errors_name_the_file():
-    with pytest.raises(CalibrationError, match=r"calib\.yaml: anchors must be"):
-        calibration_from_dict({"anchors": [{"pixel": [1, 2]}]}, "calib.yaml")
-    with pytest.raises(CalibrationError, match=r"calib\.yaml: intrinsics need"):
-        anchors = [
-            {"pixel": p, "floor": f}
-            for p, f in zip([[0, 0], [9, 0], [9, 9], [0, 9]], [[0, 0], [1, 0], [1, 1], [0, 1]], strict=True)
-        ]
-        calibration_from_dict({"anchors": anchors, "intrinsics": {"fx": 1}}, "calib.yaml")
+SQUARE = [
+    {"pixel": p, "floor": f}
+    for p, f in zip([[0, 0], [9, 0], [9, 9], [0, 9]], [[0, 0], [1, 0], [1, 1], [0, 1]], strict=True)
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"anchors": [{"pixel": [1, 2]}]}, r"calib\.yaml: anchors\[0\]: anchors must be a list of"),
+        ({"anchors": "here"}, r"calib\.yaml: anchors must be a list"),
+        ({"anchors": [{"pixel": [1, 2, 3], "floor": [0, 0]}]}, r"anchors\[0\]\.pixel: expected 2 numbers"),
+        ({"anchors": [*SQUARE[:3], {"pixel": [0, 9], "floor": [0, 1e308]}]}, r"anchor 3 floor .* beyond"),
+        ({"anchors": SQUARE, "intrinsics": {"fx": 1}}, r"calib\.yaml: intrinsics\.fy: missing"),
+        (
+            {"anchors": SQUARE, "intrinsics": {"fx": 0, "fy": 1, "cx": 0, "cy": 0}},
+            r"intrinsics\.fx: 0 must be > 0",
+        ),
+        (
+            {"anchors": SQUARE, "intrinsics": {"fx": ".nan", "fy": 1, "cx": 0, "cy": 0}},
+            r"intrinsics\.fx: expected",
+        ),
+        (
+            {"anchors": SQUARE, "intrinsics": {"fx": 5, "fy": 5, "cx": 4, "cy": 4}, "distortion": [0.1]},
+            r"distortion: expected 4, 5 or 8 numbers",
+        ),
+        ({"anchors": SQUARE, "image_size": [0, 480]}, r"image_size: expected two positive whole numbers"),
+    ],
+)
+def test_calibration_yaml_structure_errors_name_the_file_and_field(data, message):
+    with pytest.raises(CalibrationError, match=message):
+        calibration_from_dict(data, "calib.yaml")
+
+
+@pytest.mark.parametrize(
+    ("region", "message"),
+    [
+        ({"x_m": [0, 0], "y_m": [0, 4.8]}, r"calib\.yaml: region\.x_m: \[0, 0\] must have hi > lo"),
+        ({"x_m": [0, -1], "y_m": [0, 4.8]}, r"region\.x_m: \[0, -1\] must have hi > lo"),
+        ({"x_m": [0, float("nan")], "y_m": [0, 4.8]}, r"region\.x_m: expected a finite number"),
+        ({"x_m": [0, 1.8]}, r"region must be"),
+    ],
+)
+def test_region_errors_name_the_field(region, message):
+    with pytest.raises(CalibrationError, match=message):
+        region_size({"region": region}, "calib.yaml")
+    assert region_size({}, "calib.yaml") is None
+    assert region_size({"region": {"x_m": [0, 1.8], "y_m": [0.5, 4.8]}}) == pytest.approx((1.8, 4.3))
 
 
 def test_nan_pixels_map_to_nan():

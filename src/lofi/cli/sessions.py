@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from lofi.cli.options import add_quiet
+from lofi.cli.types import bounded, non_negative_int, positive_float
 from lofi.stages.paths import DEFAULT_SCENE
 
+#: The longest session `lofi simulate` makes (s): 3 h of 100 Hz CSI already takes gigabytes of memory.
+MAX_SESSION_S = 3 * 3600.0
 SCENE_HELP = "a scene shipped with lofi (lab) or a scene file of your own (default: %(default)s)"
 
 
@@ -106,7 +109,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         device_clock_start_us=args.device_clock_start_us,
         outfit_change_s=args.outfit_change_s,
     )
-    stats = simulate_session(scene, spec, args.out, progress=not args.quiet)
+    stats = simulate_session(scene, spec, args.out, progress=not args.quiet, force=args.force)
     print(
         f"{spec.session_id}: {stats.duration_s:.1f} s, {stats.pings_logged:,} CSI rows "
         f"({stats.loss_pct:.1f} % lost), {stats.frames:,} frames "
@@ -132,21 +135,38 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--mode", choices=("walk", "survey"), default="walk", help="walk or surveyed points")
     length = sim.add_mutually_exclusive_group()
     length.add_argument(
-        "--minutes", type=float, default=5.0, help="walk length in minutes, rounded to the ms (default: 5)"
+        "--minutes",
+        type=bounded(float, 0.0, MAX_SESSION_S / 60, low_open=True),
+        default=5.0,
+        help="walk length in minutes, rounded to the ms (default: 5; at most 180)",
     )
-    length.add_argument("--seconds", type=float, help="walk length in seconds")
-    sim.add_argument("--stand-s", type=float, default=4.0, help="survey: seconds per point")
-    sim.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    sim.add_argument("--device-clock-start-us", type=int, help="ESP32 counter at start (us)")
+    length.add_argument(
+        "--seconds", type=bounded(float, 0.0, MAX_SESSION_S, low_open=True), help="walk length in seconds"
+    )
+    sim.add_argument(
+        "--stand-s",
+        type=bounded(float, 0.0, 600.0, low_open=True),
+        default=4.0,
+        help="survey: seconds per point",
+    )
+    sim.add_argument("--seed", type=non_negative_int, default=0, help="random seed, >= 0 (default: 0)")
+    sim.add_argument(
+        "--device-clock-start-us", type=bounded(int, 0, 2**32 - 1), help="ESP32 counter at start (us, 32-bit)"
+    )
     sim.add_argument(
         "--outfit-change-s",
-        type=float,
+        type=positive_float,
         help="draw new random clothing colours this often (s; for detector-training sessions)",
     )
     sim.add_argument("--id", help="session id (default: the output folder's name)")
-    sim.add_argument("--threads", type=int, default=1, help="OpenCV threads (default: 1)")
+    sim.add_argument("--threads", type=bounded(int, 1, 64), default=1, help="OpenCV threads (default: 1)")
     add_quiet(sim)
     sim.add_argument("--out", required=True, help="output session folder")
+    sim.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an existing folder that `lofi simulate` did not write (its other files stay)",
+    )
     sim.set_defaults(func=_cmd_simulate)
 
 
@@ -185,7 +205,7 @@ def _add_preview_scene(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from lofi.io.anchors import parse_numbers, read_anchors_csv
-    from lofi.stages.calibrate import CalibrationInput, run_calibrate, write_preview
+    from lofi.stages.calibrate import CalibrationInput, run_calibrate
 
     anchors = [parse_numbers(a, 4, "--anchor") for a in args.anchor or []]
     anchors += read_anchors_csv(args.anchors_csv) if args.anchors_csv else []
@@ -198,15 +218,16 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         tuple(parse_numbers(args.intrinsics, 4, "--intrinsics")) if args.intrinsics else None,
         tuple(parse_numbers(args.distortion, 5, "--distortion")) if args.distortion else None,
     )
-    calibration, errors = run_calibrate(spec, Path(args.out), args.ransac)
+    preview = None
+    if args.preview:
+        preview = Path(args.preview), Path(args.preview_out or Path(args.out).with_suffix(".preview.png"))
+    _, errors = run_calibrate(spec, Path(args.out), args.ransac, preview)
     print(
         f"wrote {args.out}: {len(anchors)} anchors, "
         f"reprojection error mean {errors.mean():.2f} cm, max {errors.max():.2f} cm"
     )
-    if args.preview:
-        out = Path(args.preview_out or Path(args.out).with_suffix(".preview.png"))
-        write_preview(calibration, spec.region_m, Path(args.preview), out)
-        print(f"wrote {out}")
+    if preview:
+        print(f"wrote {preview[1]}")
     return 0
 
 

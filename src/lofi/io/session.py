@@ -56,22 +56,64 @@ def write_yaml(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
         yaml.safe_dump(data, handle, sort_keys=False, default_flow_style=None, width=100)
 
 
+class SessionFolderError(FileExistsError):
+    """An output folder exists and holds files this command did not write."""
+
+
+def written_by(folder: str | os.PathLike[str]) -> str | None:
+    """The ``lofi`` command that wrote a session folder (``written_by`` of its ``session.yaml``;
+    sessions simulated before that field existed name their ``simulator``), or None."""
+    path = Path(folder) / SESSION_META
+    try:
+        data = read_yaml(path)
+    except SessionFileError:
+        return None
+    if isinstance(data.get("written_by"), str):
+        return data["written_by"]
+    return "lofi simulate" if str(data.get("simulator", "")).startswith("lofi ") else None
+
+
 @contextlib.contextmanager
-def session_folder(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder next to ``out_dir``; on success it replaces ``out_dir``."""
+def session_folder(out_dir: str | os.PathLike[str], command: str, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder next to ``out_dir`` to write a session into; on success its files
+    move into ``out_dir``, each replacing its namesake atomically.
+
+    Files already in ``out_dir`` that the new session does not write are never touched. An
+    existing, non-empty ``out_dir`` that ``command`` did not write (see :func:`written_by`) is
+    refused before anything is written, unless ``force``.
+    """
     out = Path(out_dir)
+    _check_replaceable(out, command, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
-    except BaseException:
+        if out.exists():
+            _move_files_into(tmp, out)
+        else:
+            os.replace(tmp, out)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+
+
+def _check_replaceable(out: Path, command: str, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise SessionFolderError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and written_by(out) != command and not force:
+        raise SessionFolderError(
+            f"{out}: the folder exists and was not written by `{command}`; nothing was changed. Choose "
+            "a new folder, or pass --force to write the session's files into it (other files stay)"
+        )
+
+
+def _move_files_into(source: Path, target: Path) -> None:
+    """Move every file below ``source`` to the same place below ``target`` (``os.replace`` each)."""
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        destination = target / path.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, destination)
 
 
 @dataclass(frozen=True)

@@ -80,19 +80,40 @@ class VideoError(OSError):
 
 
 def read_frames_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """``frames.csv`` as a table (frame, t_host), validated."""
+    """``frames.csv`` as a table (frame, t_host), validated.
+
+    Host times must be finite and strictly increasing (a camera never delivers a frame
+    before the one it follows); the error names the row as a text editor counts it (the
+    header is line 1).
+    """
     try:
         frames = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise VideoError(f"{path}: cannot read frame timestamps ({err})") from err
     missing = [c for c in FRAMES_COLUMNS if c not in frames.columns]
     if missing:
         raise VideoError(f"{path}: missing column(s) {', '.join(missing)}")
-    t = pd.to_numeric(frames["t_host"], errors="coerce")
-    bad = np.flatnonzero(t.isna().to_numpy())
+    t = pd.to_numeric(frames["t_host"], errors="coerce").to_numpy(np.float64)
+    bad = np.flatnonzero(~np.isfinite(t))
     if len(bad):
-        raise VideoError(f"{path}: row {int(bad[0]) + 2}: t_host is not a number")
-    return frames.assign(t_host=t.astype(np.float64))
+        value = frames["t_host"].iloc[bad[0]]
+        raise VideoError(f"{path}: line {int(bad[0]) + 2}: t_host {value!r} is not a finite number (s)")
+    index = pd.to_numeric(frames["frame"], errors="coerce").to_numpy(np.float64)
+    off = np.flatnonzero(index != np.arange(len(index)))
+    if len(off):
+        k = int(off[0])
+        raise VideoError(
+            f"{path}: line {k + 2}: frame {frames['frame'].iloc[k]!r} should be {k} "
+            "(one row per video frame, counted from 0)"
+        )
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if len(back):
+        k = int(back[0]) + 1
+        raise VideoError(
+            f"{path}: line {k + 2}: t_host {t[k]!r} does not follow {t[k - 1]!r} (line {k + 1}); "
+            "frame times must increase"
+        )
+    return frames.assign(t_host=t)
 
 
 class VideoFrames:

@@ -7,6 +7,7 @@ field and the reason. Units: metres, degrees, dBm, Hz; colours are BGR 0..255.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,12 +122,35 @@ class Scene:
 
 
 class _Fields:
-    """Typed access to a YAML mapping that names the field in every error."""
+    """Typed access to a YAML mapping that names the field in every error.
 
-    def __init__(self, data: Any, path: str, source: str) -> None:
+    Every mapping made from one scene shares ``registry``, and each remembers the keys the
+    parser asked for, so :meth:`check_unknown` can reject misspelled fields afterwards.
+    """
+
+    def __init__(self, data: Any, path: str, source: str, registry: list[_Fields] | None = None) -> None:
         if not isinstance(data, dict):
             raise SceneError(f"{source}: {path or 'scene'}: expected a mapping")
         self.data, self.path, self.source = data, path, source
+        self.asked: set[str] = set()
+        self.registry = [] if registry is None else registry
+        self.registry.append(self)
+
+    def child(self, data: Any, path: str) -> _Fields:
+        """A mapping below this one (same source and registry)."""
+        return _Fields(data, path, self.source, self.registry)
+
+    def check_unknown(self) -> None:
+        """Raise on the first key, in any mapping of the scene, that the parser never asked for."""
+        for fields in self.registry:
+            for key in sorted(set(map(str, fields.data)) - fields.asked):
+                close = difflib.get_close_matches(key, sorted(fields.asked), n=1)
+                hint = (
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else f" (known: {', '.join(sorted(fields.asked))})"
+                )
+                raise fields.fail(key, f"unknown field{hint}")
 
     def _where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -135,14 +159,18 @@ class _Fields:
         return SceneError(f"{self.source}: {self._where(key)}: {reason}")
 
     def raw(self, key: str, default: Any = ...) -> Any:
+        self.asked.add(key)
         if key not in self.data:
             if default is ...:
-                raise self.fail(key, "missing")
+                close = difflib.get_close_matches(key, [str(k) for k in self.data], n=1)
+                raise self.fail(
+                    key, f"missing (is {close[0]!r} a misspelling of it?)" if close else "missing"
+                )
             return default
         return self.data[key]
 
     def sub(self, key: str) -> _Fields:
-        return _Fields(self.raw(key), self._where(key), self.source)
+        return self.child(self.raw(key), self._where(key))
 
     def number(self, key: str, lo: float = -np.inf, hi: float = np.inf, default: Any = ...) -> float:
         value = self.raw(key, default)
@@ -156,7 +184,7 @@ class _Fields:
         value = self.raw(key)
         if not isinstance(value, list) or len(value) != n:
             raise self.fail(key, f"expected a list of {n} numbers, got {value!r}")
-        holder = _Fields({str(i): v for i, v in enumerate(value)}, self._where(key), self.source)
+        holder = self.child({str(i): v for i, v in enumerate(value)}, self._where(key))
         return tuple(holder.number(str(i), lo, hi) for i in range(n))
 
     def color(self, key: str) -> tuple[int, int, int]:
@@ -182,6 +210,7 @@ def parse_scene(data: Any, source: str = "<scene>") -> Scene:
     subjects = _subjects(top, "subjects")
     detector_subjects = _subjects(top, "detector_subjects", required=False)
     scene = Scene(top.text("name"), room, region, radio, cameras, subjects, detector_subjects, source)
+    top.check_unknown()
     _check_geometry(scene, top)
     return scene
 
@@ -189,7 +218,7 @@ def parse_scene(data: Any, source: str = "<scene>") -> Scene:
 def _room(f: _Fields) -> Room:
     size = f.vector("size_m", 3, 1.0, 100.0)
     surfaces = f.sub("surfaces")
-    gamma = {name: surfaces.sub(name).number("gamma", 0.0, 1.0) for name in SURFACES}
+    gamma = {name: _surface_gamma(surfaces.sub(name)) for name in SURFACES}
     clutter = f.sub("clutter")
     furniture = tuple(
         Furniture(
@@ -220,11 +249,18 @@ def _room(f: _Fields) -> Room:
     )
 
 
+def _surface_gamma(f: _Fields) -> float:
+    """|Gamma| of one surface; ``material`` is an optional note for the reader (e.g. concrete)."""
+    if not isinstance(f.raw("material", ""), str):
+        raise f.fail("material", "expected text (a note such as concrete)")
+    return f.number("gamma", 0.0, 1.0)
+
+
 def _items(f: _Fields, key: str) -> list[_Fields]:
     value = f.raw(key, [])
     if not isinstance(value, list):
         raise f.fail(key, "expected a list")
-    return [_Fields(item, f"{f._where(key)}[{i}]", f.source) for i, item in enumerate(value)]
+    return [f.child(item, f"{f._where(key)}[{i}]") for i, item in enumerate(value)]
 
 
 def _choice(f: _Fields, key: str, options: tuple[str, ...]) -> str:

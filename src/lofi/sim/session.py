@@ -436,5 +436,6 @@ def session_record(scene: Scene, spec: SessionSpec, stats: SessionStats, plan: S
             **stats.extra,
         },
         "simulator": f"lofi {__version__}",
+        "written_by": "lofi simulate",
         "notes": "synthetic session; truth/ is for evaluation only",
     }

@@ -10,7 +10,7 @@ import numpy as np
 
 from lofi.io.atomic import atomic_open
 from lofi.io.session import write_yaml
-from lofi.vision.calibration import Calibration, calibration_from_dict
+from lofi.vision.calibration import Calibration, calibration_from_dict, region_size
 from lofi.vision.overlay import draw_calibration
 
 
@@ -38,18 +38,28 @@ class CalibrationInput:
         return data
 
 
-def run_calibrate(spec: CalibrationInput, out: Path, ransac: bool = False) -> tuple[Calibration, np.ndarray]:
-    """Fit the homography and write ``out``; returns it and each anchor's reprojection error (cm)."""
+def run_calibrate(
+    spec: CalibrationInput, out: Path, ransac: bool = False, preview: tuple[Path, Path] | None = None
+) -> tuple[Calibration, np.ndarray]:
+    """Fit the homography and write ``out``; returns it and each anchor's reprojection error (cm).
+
+    With ``preview`` (an image or video, and the PNG to write), the anchors, the region and a
+    0.5 m floor grid are drawn on that frame. Everything is checked before anything is written.
+    """
     data = spec.record()
     calibration = calibration_from_dict(data, "command line", ransac=ransac)
+    region_size(data, "command line")
+    frame = read_frame(preview[0]) if preview else None
     write_yaml(out, data)
+    if preview and frame is not None:
+        png = cv2.imencode(".png", draw_calibration(frame, calibration, spec.region_m))[1]
+        with atomic_open(preview[1], "wb") as handle:
+            handle.write(png.tobytes())
     return calibration, calibration.reprojection_error_m() * 100
 
 
-def write_preview(
-    calibration: Calibration, region_m: tuple[float, float], image_or_video: Path, out: Path
-) -> None:
-    """Draw the anchors, the region and a 0.5 m floor grid on an image (or a video's first frame)."""
+def read_frame(image_or_video: Path) -> np.ndarray:
+    """An image, or the first frame of a video (BGR), or a clear error."""
     image = cv2.imread(str(image_or_video))
     if image is None:
         capture = cv2.VideoCapture(str(image_or_video))
@@ -57,6 +67,4 @@ def write_preview(
         capture.release()
         if not ok:
             raise OSError(f"{image_or_video}: not an image or a readable video")
-    ok, png = cv2.imencode(".png", draw_calibration(image, calibration, region_m))
-    with atomic_open(out, "wb") as handle:
-        handle.write(png.tobytes())
+    return image

@@ -49,7 +49,7 @@ def import_raw_csvs(folder: str | Path, raw_root: str | Path, prefix: str = "lof
         if len(log) == 0:
             raise LofiImportError(f"{csv}: no CSI rows ({log.report.empty_reason or 'empty'})")
         out = Path(raw_root) / session_id
-        with session_folder(out) as tmp:
+        with session_folder(out, "lofi import-lofi") as tmp:
             shutil.copyfile(csv, tmp / "csi.csv")
             write_yaml(tmp / "session.yaml", _raw_meta(session_id, person, csv, log.report.layout))
         sessions.append(out)
@@ -71,6 +71,7 @@ def _raw_meta(session_id: str, person: str, csv: Path, layout: str) -> dict:
         "source": str(csv),
         "source_sha256": file_sha256(csv),
         "notes": "imported from the published LoFi raw CSI logs; no video",
+        "written_by": "lofi import-lofi",
     }
 
 

@@ -40,12 +40,16 @@ def write_csi_log(scene: Scene, spec: SessionSpec, sim: CsiSimulation, path: str
 
 
 def simulate_session(
-    scene: Scene, spec: SessionSpec, out_dir: str | Path, progress: bool = True
+    scene: Scene, spec: SessionSpec, out_dir: str | Path, progress: bool = True, force: bool = False
 ) -> SessionStats:
-    """Simulate ``spec`` in ``scene`` and write the session folder ``out_dir``."""
+    """Simulate ``spec`` in ``scene`` and write the session folder ``out_dir``.
+
+    An existing ``out_dir`` is refused unless an earlier ``lofi simulate`` wrote it (or ``force``);
+    either way only the session's own files are replaced, each atomically.
+    """
     plan = plan_session(scene, spec)
     stats = SessionStats(duration_s=plan.duration)
-    with session_folder(out_dir) as folder:
+    with session_folder(out_dir, "lofi simulate", force) as folder:
         sim = simulate_plan_csi(scene, spec, plan)
         stats.pings_sent, stats.pings_logged = len(sim.ping.t_rx), int((~sim.ping.lost).sum())
         stats.extra["drift_ppm"] = round(sim.ping.drift_ppm, 3)

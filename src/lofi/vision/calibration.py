@@ -21,6 +21,18 @@ class CalibrationError(ValueError):
     """The anchors cannot define a pixel-to-floor mapping."""
 
 
+#: Largest plausible anchor coordinates: pixels (px) and floor points (m).
+MAX_PIXEL = 1e5
+MAX_FLOOR_M = 1e4
+
+
+def _finite(value: object, what: str) -> float:
+    """``value`` as a finite float, or a :class:`CalibrationError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise CalibrationError(f"{what}: expected a finite number, got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Lens:
     """Camera intrinsics (px) and plumb-bob distortion (k1, k2, p1, p2, k3)."""
@@ -30,14 +42,23 @@ class Lens:
 
     @classmethod
     def from_dict(cls, intrinsics: dict, distortion: list[float]) -> Lens:
-        K = np.array(
-            [
-                [intrinsics["fx"], 0.0, intrinsics["cx"]],
-                [0.0, intrinsics["fy"], intrinsics["cy"]],
-                [0.0, 0.0, 1.0],
-            ]
-        )
-        return cls(K, np.asarray(distortion, dtype=np.float64))
+        """A lens from ``intrinsics`` {fx, fy, cx, cy} (px; fx, fy > 0) and 4, 5 or 8 distortion terms."""
+        if not isinstance(intrinsics, dict):
+            raise CalibrationError(f"intrinsics: expected {{fx, fy, cx, cy}}, got {intrinsics!r}")
+        values = {}
+        for key in ("fx", "fy", "cx", "cy"):
+            if key not in intrinsics:
+                raise CalibrationError(f"intrinsics.{key}: missing")
+            values[key] = _finite(intrinsics[key], f"intrinsics.{key}")
+            if key in ("fx", "fy") and values[key] <= 0:
+                raise CalibrationError(f"intrinsics.{key}: {values[key]:g} must be > 0 (focal length in px)")
+        if not isinstance(distortion, list | tuple) or len(distortion) not in (4, 5, 8):
+            raise CalibrationError(
+                f"distortion: expected 4, 5 or 8 numbers (k1, k2, p1, p2[, k3...]), got {distortion!r}"
+            )
+        dist = np.array([_finite(v, f"distortion[{i}]") for i, v in enumerate(distortion)])
+        K = np.array([[values["fx"], 0.0, values["cx"]], [0.0, values["fy"], values["cy"]], [0.0, 0.0, 1.0]])
+        return cls(K, dist)
 
     def undistort(self, pixels: np.ndarray) -> np.ndarray:
         """Distorted pixels (N x 2) -> ideal pinhole pixels (N x 2)."""
@@ -147,6 +168,13 @@ def validate_anchors(pixels: np.ndarray, floor: np.ndarray, image_size: tuple[in
         raise CalibrationError(f"at least 4 anchors are needed, got {len(pixels)}")
     if not (np.all(np.isfinite(pixels)) and np.all(np.isfinite(floor))):
         raise CalibrationError("anchor coordinates must be finite numbers")
+    for name, points, limit in (("pixel", pixels, MAX_PIXEL), ("floor", floor, MAX_FLOOR_M)):
+        far = np.flatnonzero(np.abs(points).max(axis=1) > limit)
+        if len(far):
+            k = int(far[0])
+            raise CalibrationError(
+                f"anchor {k} {name} {points[k].tolist()} is beyond +-{limit:g}; not a real point"
+            )
     if image_size is not None:
         width, height = image_size
         outside = np.flatnonzero(
@@ -192,48 +220,80 @@ def fit_homography(
     """Homography pixel -> floor and the inlier mask (eq. 2)."""
     src, dst = pixels.astype(np.float32), floor.astype(np.float32)
     if len(pixels) == 4:
-        return cv2.getPerspectiveTransform(src, dst).astype(np.float64), np.ones(4, dtype=bool)
-    method = cv2.RANSAC if ransac else 0
-    H, mask = cv2.findHomography(pixels, floor, method, 0.05)
-    if H is None:
-        raise CalibrationError("cv2.findHomography found no homography for these anchors")
-    return H, mask.ravel().astype(bool) if mask is not None else np.ones(len(pixels), dtype=bool)
+        H, mask = cv2.getPerspectiveTransform(src, dst).astype(np.float64), np.ones(4, dtype=bool)
+    else:
+        H, mask = cv2.findHomography(pixels, floor, cv2.RANSAC if ransac else 0, 0.05)
+        if H is None:
+            raise CalibrationError("cv2.findHomography found no homography for these anchors")
+        mask = mask.ravel().astype(bool) if mask is not None else np.ones(len(pixels), dtype=bool)
+    if not np.all(np.isfinite(H)) or abs(np.linalg.det(H)) < 1e-12 * np.abs(H).max() ** 3:
+        raise CalibrationError("the anchors give a degenerate (singular) pixel-to-floor mapping")
+    return H, mask
 
 
 def calibration_from_dict(data: dict, source: str = "calibration.yaml", ransac: bool = False) -> Calibration:
-    """Build a :class:`Calibration` from the ``calibration.yaml`` structure."""
+    """Build a :class:`Calibration` from the ``calibration.yaml`` structure; errors name ``source``."""
     try:
-        anchors = data["anchors"]
-        pixels = np.array([a["pixel"] for a in anchors], dtype=np.float64)
-        floor = np.array([a["floor"] for a in anchors], dtype=np.float64)
-    except (KeyError, TypeError, ValueError) as err:
-        raise CalibrationError(
-            f"{source}: anchors must be a list of {{pixel: [u, v], floor: [x, y]}} ({err})"
-        ) from err
-    lens = None
-    if data.get("intrinsics") is not None:
-        try:
+        pixels, floor = _anchors(data.get("anchors"))
+        lens = None
+        if data.get("intrinsics") is not None:
             lens = Lens.from_dict(data["intrinsics"], data.get("distortion") or [0.0] * 5)
-        except (KeyError, TypeError, ValueError) as err:
-            raise CalibrationError(f"{source}: intrinsics need fx, fy, cx, cy ({err})") from err
-    size = tuple(data["image_size"]) if data.get("image_size") else None
-    try:
-        return Calibration(pixels, floor, size, lens, ransac)  # type: ignore[arg-type]
+        return Calibration(pixels, floor, _image_size(data.get("image_size")), lens, ransac)
     except CalibrationError as err:
         raise CalibrationError(f"{source}: {err}") from err
 
 
-def region_size(data: dict) -> tuple[float, float] | None:
+def _anchors(anchors: object) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel (px) and floor (m) coordinates of ``[{pixel: [u, v], floor: [x, y]}, ...]``."""
+    shape = "anchors must be a list of {pixel: [u, v], floor: [x, y]}"
+    if not isinstance(anchors, list):
+        raise CalibrationError(f"{shape}, got {anchors!r}")
+    pixels, floor = [], []
+    for k, anchor in enumerate(anchors):
+        if not isinstance(anchor, dict) or "pixel" not in anchor or "floor" not in anchor:
+            raise CalibrationError(f"anchors[{k}]: {shape}, got {anchor!r}")
+        for key, out in (("pixel", pixels), ("floor", floor)):
+            value = anchor[key]
+            if not isinstance(value, list | tuple) or len(value) != 2:
+                raise CalibrationError(f"anchors[{k}].{key}: expected 2 numbers, got {value!r}")
+            out.append([_finite(v, f"anchors[{k}].{key}") for v in value])
+    return np.array(pixels, dtype=np.float64).reshape(-1, 2), np.array(floor, dtype=np.float64).reshape(-1, 2)
+
+
+def _image_size(value: object) -> tuple[int, int] | None:
+    """``image_size: [width, height]`` (px, positive integers), or None when not given."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise CalibrationError(f"image_size: expected [width, height] in px, got {value!r}")
+    size = [_finite(v, "image_size") for v in value]
+    if any(v < 1 or v != int(v) for v in size):
+        raise CalibrationError(f"image_size: expected two positive whole numbers of px, got {value!r}")
+    return int(size[0]), int(size[1])
+
+
+def region_size(data: dict, source: str = "calibration.yaml") -> tuple[float, float] | None:
     """Floor region size (w, d) in m from a calibration's ``region`` entry, if given."""
     region = data.get("region")
-    if not isinstance(region, dict) or "x_m" not in region or "y_m" not in region:
+    if region is None:
         return None
-    try:
-        return float(region["x_m"][1] - region["x_m"][0]), float(region["y_m"][1] - region["y_m"][0])
-    except (TypeError, IndexError, ValueError) as err:
-        raise CalibrationError(f"region must be {{x_m: [lo, hi], y_m: [lo, hi]}} ({err})") from err
+    if not isinstance(region, dict) or "x_m" not in region or "y_m" not in region:
+        raise CalibrationError(f"{source}: region must be {{x_m: [lo, hi], y_m: [lo, hi]}}, got {region!r}")
+    sizes = []
+    for key in ("x_m", "y_m"):
+        bounds = region[key]
+        if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+            raise CalibrationError(f"{source}: region.{key}: expected [lo, hi] in m, got {bounds!r}")
+        try:
+            lo, hi = (_finite(v, f"region.{key}") for v in bounds)
+        except CalibrationError as err:
+            raise CalibrationError(f"{source}: {err}") from err
+        if not 0 < hi - lo <= MAX_FLOOR_M:
+            raise CalibrationError(f"{source}: region.{key}: [{lo:g}, {hi:g}] must have hi > lo (m)")
+        sizes.append(hi - lo)
+    return sizes[0], sizes[1]
 
 
 def load_calibration(data: dict, source: str) -> tuple[Calibration, tuple[float, float] | None]:
     """Calibration and region size from a parsed ``calibration.yaml``."""
-    return calibration_from_dict(data, source), region_size(data)
+    return calibration_from_dict(data, source), region_size(data, source)
