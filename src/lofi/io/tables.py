@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lofi.io.atomic import atomic_open
 from lofi.io.matrix_table import TableFileError, read_matrix_table, write_matrix_table
+from lofi.io.provenance import with_provenance
 from lofi.io.schema import ALIGNED_COLUMNS, CSI_COLUMNS, CSI_MATRIX_COLUMNS, column_names
 
 MATRICES = column_names(CSI_MATRIX_COLUMNS)
@@ -17,10 +20,15 @@ CSI_SCALARS = tuple(c for c in column_names(CSI_COLUMNS) if c not in MATRICES)
 ALIGNED_SCALARS = tuple(c for c in column_names(ALIGNED_COLUMNS) if c not in MATRICES)
 
 
-def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
-    """Write a parquet table atomically."""
+def write_table(path: str | os.PathLike[str], table: pd.DataFrame, provenance: dict | None = None) -> None:
+    """Write a parquet table atomically, with the session it was made from (see :mod:`lofi.io.provenance`)."""
     with atomic_open(path, "wb") as handle:
-        table.to_parquet(handle, index=False)
+        if provenance is None:
+            table.to_parquet(handle, index=False)
+        else:
+            pq.write_table(
+                with_provenance(pa.Table.from_pandas(table, preserve_index=False), provenance), handle
+            )
 
 
 def read_table(path: str | os.PathLike[str], what: str = "table") -> pd.DataFrame:

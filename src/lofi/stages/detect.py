@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lofi.io.session import SESSION_FRAMES, SESSION_VIDEO
+from lofi.io.json_report import file_sha256
+from lofi.io.session import SESSION_FRAMES, SESSION_VIDEO, read_session_meta
 from lofi.io.tables import write_table
 from lofi.io.video import VideoFrames, read_frames_csv, read_video_frames
 from lofi.vision.detect import DetectRun, detect_frames
@@ -26,6 +27,14 @@ class DetectorChoice:
 
     def make(self) -> Detector:
         return make_detector(self.name, **self.options)
+
+
+def frames_provenance(session: Path) -> dict:
+    """What ties a table to ``session``'s video: its id and the SHA-256 of its ``frames.csv``."""
+    return {
+        "session": read_session_meta(session).id,
+        "frames_csv_sha256": file_sha256(session / SESSION_FRAMES),
+    }
 
 
 def background_refiner(video: Path, n_frames: int, options: FootRefineOptions) -> FootRefiner:
@@ -80,8 +89,9 @@ def run_detect(
     progress: bool = True,
 ) -> DetectResult:
     """Detect the person in ``session`` and write the detections table to ``out``."""
+    provenance = frames_provenance(session)
     run = detect_session(session, detector.make(), stride, progress, refine)
-    write_table(out, run.table)
+    write_table(out, run.table, {**provenance, "written_by": "lofi detect", "stride": stride})
     found = int(np.isfinite(run.table["x0"]).sum())
     refined = int(np.isfinite(run.table["foot_y"]).sum())
     return DetectResult(run, out, found, refined)

@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 
 from lofi.io.foot_correction import read_foot_correction
-from lofi.io.session import SESSION_CALIBRATION, read_yaml
+from lofi.io.matrix_table import TableFileError
+from lofi.io.provenance import read_provenance
+from lofi.io.session import SESSION_CALIBRATION, SESSION_FRAMES, read_yaml
 from lofi.io.tables import read_table, write_table
+from lofi.io.video import read_frames_csv
+from lofi.stages.detect import frames_provenance
 from lofi.vision.calibration import Calibration, load_calibration
 from lofi.vision.localize import localize
 
@@ -41,6 +45,37 @@ class FootOffset:
         return read_foot_correction(self.from_file, foot_point, refined if found else None).foot_offset_m
 
 
+def check_same_session(session: Path, path: Path, detections: pd.DataFrame) -> dict:
+    """Refuse detections made from another session's video; returns the session's provenance.
+
+    The recorded provenance (session id, ``frames.csv`` hash) must match when present, and
+    every detection's frame must exist in the session with the same host time.
+    """
+    frames = read_frames_csv(session / SESSION_FRAMES)
+    expected = frames_provenance(session)
+    recorded = read_provenance(path)
+    if recorded and recorded.get("frames_csv_sha256") != expected["frames_csv_sha256"]:
+        raise TableFileError(
+            f"{path}: made from session {recorded.get('session')!r} (a different frames.csv), not from "
+            f"{session}; run `lofi detect {session}`"
+        )
+    frame = detections["frame"].to_numpy()
+    if len(frame) and (frame.min() < 0 or frame.max() >= len(frames)):
+        raise TableFileError(
+            f"{path}: frame {int(frame.max())} is not among the {len(frames):,} frames of {session}"
+        )
+    t = frames["t_host"].to_numpy()[frame]
+    off = np.flatnonzero(np.abs(detections["t_host"].to_numpy(np.float64) - t) > 1e-6)
+    if len(off):
+        k = int(off[0])
+        found = detections["t_host"].iloc[k]
+        raise TableFileError(
+            f"{path}: frame {int(frame[k])} is at t_host {found!r} but {session}/frames.csv has {t[k]!r}: "
+            "these detections belong to another session"
+        )
+    return expected
+
+
 @dataclass
 class LocalizeResult:
     """Positions written to ``out`` and the count of frames per reason (``valid`` for labelled ones)."""
@@ -58,8 +93,9 @@ def run_localize(
         raise OSError(f"{detections_path}: no detections; run `lofi detect {session}` first")
     calibration, region = session_calibration(session)
     detections = read_table(detections_path, "detections")
+    provenance = check_same_session(session, detections_path, detections)
     metres = offset.resolve(foot_point, detections)
     positions = localize(detections, calibration, region, metres, foot_point=foot_point)
-    write_table(out, positions)
+    write_table(out, positions, {**provenance, "written_by": "lofi localize"})
     counts = positions["reason"].replace("", "valid").value_counts().to_dict()
     return LocalizeResult(positions, out, {str(k): int(v) for k, v in counts.items()})
