@@ -15,7 +15,11 @@ from lofi.cli.options import (
     detector_choice,
     refine_options,
 )
+from lofi.cli.types import bounded, positive_int
 from lofi.stages.paths import DEFAULT_FOOT_OFFSET, DEFAULT_WEIGHTS, interim_path
+
+#: A foot-point offset (m): the shoe edge is ~0.2 m from the body centre; a metre is surely a typo.
+foot_offset_m = bounded(float, -1.0, 1.0)
 
 
 def add_label_commands(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +59,9 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     det.add_argument("session", help="raw session folder (video.mp4 + frames.csv)")
     add_detector(det)
     add_yolo(det)
-    det.add_argument("--stride", type=int, default=1, help="detect every N-th frame only (default: 1)")
+    det.add_argument(
+        "--stride", type=positive_int, default=1, help="detect every N-th frame only (default: 1)"
+    )
     add_refine_feet(det)
     det.add_argument("--out", help="output parquet (default: data/interim/<session>/detections.parquet)")
     add_quiet(det)
@@ -93,7 +99,10 @@ def _add_localize(sub: argparse._SubParsersAction) -> None:
     )
     offset = loc.add_mutually_exclusive_group()
     offset.add_argument(
-        "--foot-offset-m", type=float, default=0.0, help="move labels away from the camera (m)"
+        "--foot-offset-m",
+        type=foot_offset_m,
+        default=0.0,
+        help="move labels away from the camera (m, |x| <= 1)",
     )
     add_foot_offset_from(offset)
     add_foot_point(loc, "bottom_middle")
@@ -249,7 +258,10 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
     add_yolo(lq)
     offset = lq.add_mutually_exclusive_group()
     offset.add_argument(
-        "--foot-offset-m", type=float, default=0.12, help="foot-point correction to evaluate (m)"
+        "--foot-offset-m",
+        type=foot_offset_m,
+        default=0.12,
+        help="foot-point correction to evaluate (m, |x| <= 1)",
     )
     offset.add_argument(
         "--fit-foot-offset-on", nargs="*", help="fit the correction on these sessions (other people) instead"

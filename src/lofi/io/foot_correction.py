@@ -9,6 +9,7 @@ report use the same value.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,6 +68,10 @@ def read_foot_correction(
         raise FootCorrectionError(f"{path}: no such file (run `lofi fit-foot-offset`)") from err
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise FootCorrectionError(f"{path}: not a foot-correction file ({err})") from err
+    if not math.isfinite(correction.foot_offset_m) or abs(correction.foot_offset_m) > 1.0:
+        raise FootCorrectionError(
+            f"{path}: foot_offset_m {correction.foot_offset_m!r} is not a usable offset (finite, |x| <= 1 m)"
+        )
     if foot_point is not None and correction.foot_point != foot_point:
         raise FootCorrectionError(
             f"{path}: fitted for the {correction.foot_point} foot point, but {foot_point} was asked for"

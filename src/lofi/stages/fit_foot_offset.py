@@ -36,7 +36,11 @@ def fitted_foot_offset(
         truth = session.truth.set_index("frame")
         xy = truth.loc[result.positions["frame"], ["x_m", "y_m"]].to_numpy()
         errors.append(fit_foot_offset(result.positions, xy, session.calibration, foot_point))
-    return float(np.nanmedian(np.concatenate(errors)))
+    along = np.concatenate(errors)
+    if not np.isfinite(along).any():
+        names = ", ".join(s.name for s in sessions)
+        raise ValueError(f"{detector.name} found no one in {names}: there is nothing to fit a foot offset on")
+    return float(np.nanmedian(along))
 
 
 def run_fit_foot_offset(
