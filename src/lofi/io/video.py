@@ -97,23 +97,28 @@ def read_frames_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     bad = np.flatnonzero(~np.isfinite(t))
     if len(bad):
         value = frames["t_host"].iloc[bad[0]]
-        raise VideoError(f"{path}: line {int(bad[0]) + 2}: t_host {value!r} is not a finite number (s)")
+        raise VideoError(f"{path}: line {int(bad[0]) + 2}: t_host {_shown(value)} is not a finite number (s)")
     index = pd.to_numeric(frames["frame"], errors="coerce").to_numpy(np.float64)
     off = np.flatnonzero(index != np.arange(len(index)))
     if len(off):
         k = int(off[0])
         raise VideoError(
-            f"{path}: line {k + 2}: frame {frames['frame'].iloc[k]!r} should be {k} "
+            f"{path}: line {k + 2}: frame {_shown(frames['frame'].iloc[k])} should be {k} "
             "(one row per video frame, counted from 0)"
         )
     back = np.flatnonzero(np.diff(t) <= 0)
     if len(back):
         k = int(back[0]) + 1
         raise VideoError(
-            f"{path}: line {k + 2}: t_host {t[k]!r} does not follow {t[k - 1]!r} (line {k + 1}); "
+            f"{path}: line {k + 2}: t_host {t[k]:.6f} does not follow {t[k - 1]:.6f} (line {k + 1}); "
             "frame times must increase"
         )
     return frames.assign(t_host=t)
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it: text quoted, numbers plain (no numpy type names)."""
+    return repr(value) if isinstance(value, str) else str(value.item() if hasattr(value, "item") else value)
 
 
 class VideoFrames:

@@ -68,10 +68,10 @@ def check_same_session(session: Path, path: Path, detections: pd.DataFrame) -> d
     off = np.flatnonzero(np.abs(detections["t_host"].to_numpy(np.float64) - t) > 1e-6)
     if len(off):
         k = int(off[0])
-        found = detections["t_host"].iloc[k]
+        found = float(detections["t_host"].iloc[k])
         raise TableFileError(
-            f"{path}: frame {int(frame[k])} is at t_host {found!r} but {session}/frames.csv has {t[k]!r}: "
-            "these detections belong to another session"
+            f"{path}: frame {int(frame[k])} is at t_host {found:.6f} but {session}/frames.csv has "
+            f"{t[k]:.6f}: these detections belong to another session"
         )
     return expected
 
