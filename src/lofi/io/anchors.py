@@ -21,9 +21,12 @@ def parse_numbers(text: str, n: int, what: str) -> list[float]:
 def read_anchors_csv(path: str | os.PathLike[str]) -> list[list[float]]:
     """Rows ``u, v, x, y`` (px, px, m, m) of an anchors CSV; a header row and ``#`` comments are skipped."""
     rows = []
-    with open(path, newline="") as handle:
-        for line_no, row in enumerate(csv.reader(handle), start=1):
-            if not row or row[0].strip().startswith("#") or row[0].strip().lower() == "u":
-                continue
-            rows.append(parse_numbers(",".join(row), 4, f"{path} row {line_no}"))
+    try:
+        with open(path, newline="") as handle:
+            for line_no, row in enumerate(csv.reader(handle), start=1):
+                if not row or row[0].strip().startswith("#") or row[0].strip().lower() == "u":
+                    continue
+                rows.append(parse_numbers(",".join(row), 4, f"{path} row {line_no}"))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"{path}: not a text CSV of u,v,x,y anchors ({err})") from err
     return rows
