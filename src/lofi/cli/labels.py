@@ -137,11 +137,14 @@ def _add_train_detector(sub: argparse._SubParsersAction) -> None:
         description=(
             "Train an ultralytics YOLO nano from scratch on frames and true boxes of detector-training "
             "sessions (other people and clothing than the benchmark's), fully offline. Writes the "
-            "weights and a JSON report (metrics, seconds) next to them."
+            "weights as ONNX (data that cannot run code, unlike a PyTorch .pt pickle) and a JSON report "
+            "next to them (SHA-256 of the weights, export settings, metrics, seconds)."
         ),
     )
     tr.add_argument("--session", action="append", required=True, help="detector-training session; repeat")
-    tr.add_argument("--out", default=str(DEFAULT_WEIGHTS), help="weights file (default: %(default)s)")
+    tr.add_argument(
+        "--out", default=str(DEFAULT_WEIGHTS), help="ONNX weights file, *.onnx (default: %(default)s)"
+    )
     tr.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
     tr.add_argument("--imgsz", type=int, default=320, help="image size in px (default: 320)")
     tr.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")

@@ -29,13 +29,22 @@ def add_detector(parser: argparse.ArgumentParser) -> None:
     )
 
 
+TRUST_WEIGHTS_HELP = (
+    "allow PyTorch .pt weights (also fall-detection's): a .pt file is a pickle and can run any code "
+    "when loaded, so pass this only for a file you trust; ONNX weights (.onnx, what train-detector "
+    "writes) are data and need no trust"
+)
+
+
 def add_yolo(parser: argparse.ArgumentParser, device: bool = True) -> None:
-    """``--weights``, ``--imgsz`` and (with ``device``) ``--device`` of the YOLO detector."""
+    """YOLO's ``--weights``, ``--trust-weights``, ``--imgsz`` and (with ``device``) ``--device``."""
     parser.add_argument(
         "--weights",
         default=str(DEFAULT_WEIGHTS),
-        help="YOLO weights: a path, a local model name, or fall-detection (default: %(default)s)",
+        help="YOLO weights: an .onnx file (a .pt only with --trust-weights), a local model name, or "
+        "fall-detection (default: %(default)s)",
     )
+    parser.add_argument("--trust-weights", action="store_true", help=TRUST_WEIGHTS_HELP)
     parser.add_argument(
         "--imgsz", type=int, default=320, help="YOLO inference size in px (default: %(default)s)"
     )
@@ -46,13 +55,18 @@ def add_yolo(parser: argparse.ArgumentParser, device: bool = True) -> None:
 
 
 def detector_choice(args: argparse.Namespace, name: str | None = None) -> DetectorChoice:
-    """The detector ``name`` (default ``args.detector``) with the YOLO options of ``args``."""
+    """The detector ``name`` (default ``args.detector``) with the YOLO options of ``args``.
+
+    For YOLO, the weights are checked here (found, ONNX or trusted .pt), before any input is read.
+    """
     from lofi.stages.detect import DetectorChoice
+    from lofi.vision.detectors.yolo import checked_weights
 
     name = name or args.detector
     if name != "yolo":
         return DetectorChoice(name, {})
-    options = {"weights": args.weights, "imgsz": args.imgsz}
+    checked_weights(args.weights, args.trust_weights)
+    options = {"weights": args.weights, "imgsz": args.imgsz, "trust_weights": args.trust_weights}
     if getattr(args, "device", None):
         options["device"] = args.device
     return DetectorChoice(name, options)

@@ -9,7 +9,7 @@ INTERIM = Path("data/interim")
 PROCESSED = Path("data/processed")
 DETECTOR_DIR = Path("data/detector")
 #: The synthetic default detector that ``lofi train-detector`` writes.
-DEFAULT_WEIGHTS = DETECTOR_DIR / "person_yolo.pt"
+DEFAULT_WEIGHTS = DETECTOR_DIR / "person_yolo.onnx"
 #: The foot-point correction that ``lofi fit-foot-offset`` writes.
 DEFAULT_FOOT_OFFSET = DETECTOR_DIR / "foot_offset.json"
 #: The scene shipped with the package (src/lofi/scenes/lab.yaml).

@@ -2,11 +2,14 @@
 
 Frames and true boxes come from *detector-training* sessions, whose subjects and
 clothing differ from the benchmark's, so nothing leaks into evaluation. Writes the
-weights and a JSON report (settings, metrics, seconds) beside them.
+weights as ONNX (data, not code: see :mod:`lofi.vision.detectors.yolo`) and a JSON report
+beside them (their SHA-256, export settings, training settings, metrics, seconds). The
+PyTorch checkpoint stays in ultralytics' run folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -19,7 +22,8 @@ from lofi.io.tables import read_table
 from lofi.io.video import VideoFrames, read_frames_csv
 from lofi.io.yolo_dataset import write_data_yaml, write_example
 from lofi.vision.detectors.offline import prepare_ultralytics
-from lofi.vision.detectors.yolo_train import TrainSettings, train_yolo
+from lofi.vision.detectors.yolo import ONNX
+from lofi.vision.detectors.yolo_train import TrainSettings, export_onnx, train_yolo
 
 
 def sampled_examples(
@@ -59,13 +63,24 @@ def build_dataset(sessions: list[Path], out: Path, settings: TrainSettings) -> P
     return write_data_yaml(out)
 
 
+def check_weights_out(weights_out: Path) -> None:
+    """Refuse an output name other than ``*.onnx`` (the detector loads ONNX weights without trust)."""
+    if weights_out.suffix.lower() != ONNX:
+        raise ValueError(f"{weights_out}: train-detector writes ONNX weights; give an --out ending in {ONNX}")
+
+
 def train_on_dataset(data: Path, weights_out: Path, settings: TrainSettings, name: str = "person") -> dict:
-    """Train YOLO nano on a YOLO ``data.yaml``; write the weights and a JSON report beside them."""
+    """Train YOLO nano on a YOLO ``data.yaml``, export it to ``weights_out`` (.onnx) with a JSON report."""
+    check_weights_out(weights_out)
     trained = train_yolo(data, settings, name)
+    exported = export_onnx(trained.best, settings.imgsz)
+    content = exported.path.read_bytes()
     with atomic_open(weights_out, "wb") as handle:
-        handle.write(trained.best.read_bytes())
+        handle.write(content)
     report = {
         "weights": str(weights_out),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "export": exported.settings,
         "epochs": settings.epochs,
         "imgsz": settings.imgsz,
         "seconds": round(trained.seconds, 1),
@@ -79,6 +94,7 @@ def run_train_detector(
     sessions: list[Path], weights_out: Path, settings: TrainSettings, name: str = "person"
 ) -> dict:
     """Build the data set from ``sessions`` (in ultralytics' home), train, and write ``weights_out``."""
+    check_weights_out(weights_out)
     home = prepare_ultralytics()
     data = build_dataset(sessions, home / "datasets" / name, settings)
     return train_on_dataset(data, weights_out, settings, name)

@@ -3,9 +3,10 @@
 Left alone, ultralytics reaches for the network: a DNS probe at import, an
 ``Arial.ttf`` download on every ``train()``, its MLflow callback writing
 ``mlflow.db`` into the working directory, an AMP check on GPU that downloads a
-model, and hub/telemetry sync. :func:`prepare_ultralytics` stops each of them and
-must run before ``ultralytics`` is imported (it is called by every module here
-that imports it).
+model, hub/telemetry sync, and ``pip install`` of any requirement it finds missing
+(e.g. ``onnxruntime-gpu`` when exporting on a GPU). :func:`prepare_ultralytics` stops
+each of them and must run before ``ultralytics`` is imported (it is called by every
+module here that imports it).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def prepare_ultralytics() -> Path:
     settings_dir = home / "Ultralytics"
     settings_dir.mkdir(parents=True, exist_ok=True)
     os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "False"
     os.environ["YOLO_CONFIG_DIR"] = str(home)
     os.environ.setdefault("YOLO_VERBOSE", "False")
     _install_font(settings_dir)
