@@ -11,11 +11,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lofi import __version__
 from lofi.cli.ingest import add_ingest_commands
 from lofi.cli.labels import add_label_commands
 from lofi.cli.sessions import add_session_commands
+from lofi.stages.paths import ProjectPath
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="LoFi: vision-aided labels and benchmarks for Wi-Fi (ESP32 CSI) localisation.",
     )
     parser.add_argument("--version", action="version", version=f"lofi {__version__}")
+    parser.add_argument(
+        "--root",
+        default=".",
+        metavar="DIR",
+        help="the project folder that default paths (data/raw, data/interim/<session>, data/detector, "
+        "data/processed, results) are relative to (default: the current folder)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_session_commands(sub)
     add_label_commands(sub)
@@ -35,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``lofi`` command; returns the exit status (0 ok, 2 bad input)."""
     args = build_parser().parse_args(argv)
+    for key, value in vars(args).items():
+        if isinstance(value, ProjectPath):  # a default path, not one the user typed
+            setattr(args, key, str(Path(args.root) / value))
     try:
         return args.func(args)
     except (ValueError, OSError, KeyError) as err:

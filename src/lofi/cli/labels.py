@@ -16,7 +16,7 @@ from lofi.cli.options import (
     refine_options,
 )
 from lofi.cli.types import bounded, positive_int
-from lofi.stages.paths import DEFAULT_FOOT_OFFSET, DEFAULT_WEIGHTS, interim_path
+from lofi.stages.paths import DEFAULT_FOOT_OFFSET, DEFAULT_WEIGHTS, RESULTS, interim_path, project_default
 
 #: A foot-point offset (m): the shoe edge is ~0.2 m from the body centre; a metre is surely a typo.
 foot_offset_m = bounded(float, -1.0, 1.0)
@@ -35,7 +35,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from lofi.stages.detect import run_detect
 
     session = Path(args.session)
-    out = Path(args.out) if args.out else interim_path(session, "detections.parquet")
+    out = Path(args.out) if args.out else interim_path(session, "detections.parquet", args.root)
     refine = refine_options(args)
     result = run_detect(session, detector_choice(args), out, args.stride, refine, not args.quiet)
     run = result.run
@@ -72,8 +72,10 @@ def _cmd_localize(args: argparse.Namespace) -> int:
     from lofi.stages.localize import FootOffset, run_localize
 
     session = Path(args.session)
-    detections = Path(args.detections) if args.detections else interim_path(session, "detections.parquet")
-    out = Path(args.out) if args.out else interim_path(session, "positions.parquet")
+    detections = (
+        Path(args.detections) if args.detections else interim_path(session, "detections.parquet", args.root)
+    )
+    out = Path(args.out) if args.out else interim_path(session, "positions.parquet", args.root)
     offset = FootOffset(args.foot_offset_m, Path(args.foot_offset_from) if args.foot_offset_from else None)
     result = run_localize(session, detections, out, args.foot_point, offset)
     summary = ", ".join(f"{k} {v}" for k, v in result.counts.items())
@@ -143,7 +145,9 @@ def _add_train_detector(sub: argparse._SubParsersAction) -> None:
     )
     tr.add_argument("--session", action="append", required=True, help="detector-training session; repeat")
     tr.add_argument(
-        "--out", default=str(DEFAULT_WEIGHTS), help="ONNX weights file, *.onnx (default: %(default)s)"
+        "--out",
+        default=project_default(DEFAULT_WEIGHTS),
+        help="ONNX weights file, *.onnx (default: %(default)s)",
     )
     tr.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
     tr.add_argument("--imgsz", type=int, default=320, help="image size in px (default: 320)")
@@ -183,7 +187,7 @@ def _add_fit_foot_offset(sub: argparse._SubParsersAction) -> None:
     add_foot_point(fit, "upright")
     add_refine_feet(fit)
     add_quiet(fit)
-    fit.add_argument("--out", default=str(DEFAULT_FOOT_OFFSET), help="(default: %(default)s)")
+    fit.add_argument("--out", default=project_default(DEFAULT_FOOT_OFFSET), help="(default: %(default)s)")
     fit.set_defaults(func=_cmd_fit_foot_offset)
 
 
@@ -225,8 +229,8 @@ def _walk_files(args: argparse.Namespace) -> list[tuple[Path, Path, Path]]:
     return [
         (
             walk,
-            detections[k] if detections else interim_path(walk, "detections.parquet"),
-            positions[k] if positions else interim_path(walk, "positions.parquet"),
+            detections[k] if detections else interim_path(walk, "detections.parquet", args.root),
+            positions[k] if positions else interim_path(walk, "positions.parquet", args.root),
         )
         for k, walk in enumerate(walks)
     ]
@@ -272,6 +276,8 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
     add_foot_offset_from(offset)
     add_foot_point(lq, "upright", " (of the corrected labels; the plain ones are always bottom_middle)")
     add_refine_feet(lq, " of the first detector's corrected labels")
-    lq.add_argument("--out-dir", default="results", help="output folder (default: %(default)s)")
+    lq.add_argument(
+        "--out-dir", default=project_default(RESULTS), help="output folder (default: %(default)s)"
+    )
     add_quiet(lq)
     lq.set_defaults(func=_cmd_label_quality)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from lofi.stages.paths import DEFAULT_FOOT_OFFSET, DEFAULT_WEIGHTS
+from lofi.stages.paths import DEFAULT_FOOT_OFFSET, DEFAULT_WEIGHTS, project_default
 from lofi.vision.choices import DETECTORS, FOOT_POINTS
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def add_yolo(parser: argparse.ArgumentParser, device: bool = True) -> None:
     """YOLO's ``--weights``, ``--trust-weights``, ``--imgsz`` and (with ``device``) ``--device``."""
     parser.add_argument(
         "--weights",
-        default=str(DEFAULT_WEIGHTS),
+        default=project_default(DEFAULT_WEIGHTS),
         help="YOLO weights: an .onnx file (a .pt only with --trust-weights), a local model name, or "
         "fall-detection (default: %(default)s)",
     )

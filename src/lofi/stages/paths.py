@@ -16,6 +16,28 @@ DEFAULT_FOOT_OFFSET = DETECTOR_DIR / "foot_offset.json"
 DEFAULT_SCENE = "lab"
 
 
-def interim_path(session: str | Path, name: str) -> Path:
-    """``data/interim/<session folder name>/<name>``: where a session's derived tables go by default."""
-    return INTERIM / Path(session).name / name
+RESULTS = Path("results")
+
+
+class ProjectPath(str):
+    """A default path relative to the project folder (``lofi --root``, default the current folder).
+
+    The command line marks its path defaults with this type and rebases exactly those on the
+    root; a path the user typed is a plain ``str`` and is used as given.
+    """
+
+
+def project_default(path: str | Path) -> ProjectPath:
+    """``path`` marked as relative to the project root."""
+    return ProjectPath(str(path))
+
+
+def interim_path(session: str | Path, name: str, root: str | Path = ".") -> Path:
+    """``<root>/data/interim/<session id>/<name>``: where a session's derived tables go by default.
+
+    The id is ``session.yaml``'s (the folder's name when it has none); the stages also check
+    that their inputs belong to the session, so two sessions with one id cannot be mixed up.
+    """
+    from lofi.io.session import read_session_meta
+
+    return Path(root) / INTERIM / read_session_meta(session).id / name
