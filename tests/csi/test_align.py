@@ -82,3 +82,9 @@ def test_labels_from_truth_agree_with_truth_at_the_csi_instant(tmp_path):
     speed = np.hypot(np.diff(inner["x_m"]), np.diff(inner["y_m"])) / np.diff(t_true)
     host_jitter_s = 0.005  # serial-latency jitter left after the clock fit
     assert np.all(error <= speed.max() * (np.abs(result.label_dt[ok]) + host_jitter_s))
+
+
+def test_no_overlap_message_survives_times_beyond_any_date():
+    positions = _positions(np.array([1.7e15, 1.7e15 + 33.0]))  # microseconds given as seconds
+    with pytest.raises(AlignError, match=r"frames \(t = 1\.7e\+15 to .* s\) do not overlap"):
+        align_labels(np.array([1.7e9, 1.7e9 + 1.0]), positions, 0.05)

@@ -78,14 +78,73 @@ def test_exact_duplicates_are_dropped_and_counted(tmp_path):
     assert len(done.table) == 20 and done.report.lost == 0
 
 
-def test_a_device_counter_reset_is_repaired_with_host_time(tmp_path):
+def test_a_device_counter_reset_is_a_reboot_that_starts_a_segment(tmp_path):
     t_host = HOST_START + _grid(200)
+    t_host[100:] += 3.0  # the ESP32 took 3 s to boot and reconnect
     t_device = _grid(200)
     t_device[100:] = 0.5 + 0.01 * np.arange(100)  # the counter restarts; host time runs on
     done = complete_csi(write_log(tmp_path / "c.csv", t_device, t_host_s=t_host), RATE)
-    assert done.report.clock_jumps == 1
-    assert done.report.lost == 0 and len(done.table) == 200
+    assert done.report.reboots == 1 and done.report.clock_jumps == 0 and done.report.segments == 2
+    assert done.report.lost == 0 and len(done.table) == 200  # nothing inserted across the reboot
+    assert done.table["segment"].tolist() == [0] * 100 + [1] * 100
+    np.testing.assert_allclose(np.diff(done.table["t_device"])[[98, 99, 100]], [0.01, 3.01, 0.01], atol=1e-6)
+    np.testing.assert_allclose(done.table["t_host"], t_host, atol=1e-3)
+
+
+def test_a_reboot_after_35_minutes_is_not_taken_for_a_counter_wrap(tmp_path):
+    t_device = 3000.0 + 0.01 * np.arange(200)  # counter above 2**31 us
+    t_device[100:] = 2.0 + 0.01 * np.arange(100)  # reboot: the unwrapper sees a step of > 2**31 back
+    t_host = HOST_START + _grid(200)
+    t_host[100:] += 4.0
+    done = complete_csi(write_log(tmp_path / "c.csv", t_device, t_host_s=t_host), RATE)
+    assert (done.report.reboots, done.report.clock_jumps, done.report.segments) == (1, 0, 2)
+    assert done.report.lost == 0
+
+
+def test_a_forward_counter_glitch_is_repaired_within_the_segment(tmp_path):
+    t_device = _grid(200)
+    t_device[100:] += 500.0  # the counter leaps ahead and runs on from there
+    done = complete_csi(write_log(tmp_path / "c.csv", t_device, t_host_s=HOST_START + _grid(200)), RATE)
+    assert (done.report.clock_jumps, done.report.reboots, done.report.segments) == (1, 0, 1)
     np.testing.assert_allclose(np.diff(done.table["t_device"]), 0.01, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad_host", [0.0, HOST_START + 1.5 + 365 * 86400], ids=["1970", "a_year_off"])
+def test_one_absurd_host_time_is_counted_and_splits_nothing(tmp_path, bad_host):
+    t_host = HOST_START + _grid(300)
+    t_host[150] = bad_host
+    done = complete_csi(write_log(tmp_path / "c.csv", _grid(300), t_host_s=t_host), RATE)
+    report = done.report
+    assert report.bad_host_times == 1 and report.clock_jumps == report.reboots == 0
+    assert report.segments == 1 and report.lost == 0 and len(done.table) == 300
+    assert report.host_fit["outliers"] == 0 and report.host_fit["residual_rms_ms"] < 1
+    np.testing.assert_allclose(done.table["t_host"], HOST_START + _grid(300), atol=1e-3)
+
+
+def test_one_glitched_device_time_is_repaired_not_taken_for_a_reboot(tmp_path):
+    t_device = _grid(300)
+    t_device[150] += 1000.0  # one bad counter value
+    done = complete_csi(write_log(tmp_path / "c.csv", t_device, t_host_s=HOST_START + _grid(300)), RATE)
+    report = done.report
+    assert (report.clock_jumps, report.reboots, report.bad_host_times, report.segments) == (2, 0, 0, 1)
+    np.testing.assert_allclose(np.diff(done.table["t_device"]), 0.01, atol=1e-6)
+
+
+def test_a_rate_that_would_insert_far_more_rows_than_received_is_refused(tmp_path):
+    log = write_log(tmp_path / "c.csv", _grid(100))
+    with pytest.raises(CsiCompletionError, match=r"f2 = 5000 Hz .*more than 10 per received.*100 Hz"):
+        complete_csi(log, CompletionOptions(rate_hz=5000.0))
+    assert complete_csi(log, CompletionOptions(rate_hz=1000.0)).report.lost == 99 * 9  # 90 % loss: kept
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"rate_hz": 0.0}, {"rate_hz": float("nan")}, {"rate_hz": 1e9}, {"clock_jump_s": 0.0},
+     {"max_insert_s": -1.0}, {"max_gap_s": -0.1}],
+)  # fmt: skip
+def test_options_out_of_range_are_refused(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        CompletionOptions(**options)
 
 
 def test_out_of_order_rows_are_sorted_and_reported(tmp_path):

@@ -57,9 +57,9 @@ def test_invalid_scenes_name_the_field(scene_dict, edit, message):
 
 
 def test_missing_and_malformed_files(tmp_path):
-    with pytest.raises(SceneError, match="nope.yaml: no such scene file"):
+    with pytest.raises(SceneError, match=r"nope\.yaml: no such scene file"):
         load_scene(tmp_path / "nope.yaml")
-    with pytest.raises(SceneError, match="no packaged scene of that name .* did you mean 'lab'"):
+    with pytest.raises(SceneError, match=r"no packaged scene of that name .* did you mean 'lab'"):
         load_scene("lba")
     bad = tmp_path / "bad.yaml"
     bad.write_text("room: [unclosed")

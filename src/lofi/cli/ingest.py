@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lofi.csi.choices import FILL_METHODS
+from lofi.cli.types import bounded, non_negative_float, positive_float
+from lofi.csi.choices import FILL_METHODS, MAX_RATE_HZ
 from lofi.stages.paths import INTERIM, PROCESSED, RAW, interim_path
 
 
@@ -45,7 +46,8 @@ def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> 
         f"{r['outage_rows']:,} left NaN in {r['outages']} outage(s) -> {out}",
         f"  log lines skipped {report['lines_skipped']:,} {report['lines_skipped_by_reason'] or ''}".rstrip()
         + f"; fields repaired {report.get('fields_repaired') or 0}; rows dropped {dropped or 0}; "
-        f"clock jumps {r['clock_jumps']}; reordered {r['reordered']}; segments {r['segments']}",
+        f"clock jumps {r['clock_jumps']}; reboots {r['reboots']}; bad host times {r['bad_host_times']}; "
+        f"reordered {r['reordered']}; segments {r['segments']}",
     ]
     if fit:
         lines.append(
@@ -74,23 +76,26 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
         "--fill", choices=FILL_METHODS, default="linear", help="gap filling (default: %(default)s)"
     )
     csi.add_argument(
-        "--rate-hz", type=float, help="ping rate f2 (default: session.yaml csi_rate_hz, else estimated)"
+        "--rate-hz",
+        type=bounded(float, 0.0, MAX_RATE_HZ, low_open=True),
+        help=f"ping rate f2 in Hz, > 0 and <= {MAX_RATE_HZ:g} "
+        "(default: session.yaml csi_rate_hz, else estimated)",
     )
     csi.add_argument(
         "--max-gap-s",
-        type=float,
+        type=non_negative_float,
         default=0.5,
         help="longer gaps stay NaN as outages (default: %(default)s s)",
     )
     csi.add_argument(
         "--max-insert-s",
-        type=float,
+        type=positive_float,
         default=60.0,
         help="longer gaps get no rows and start a new segment (default: %(default)s s)",
     )
     csi.add_argument(
         "--clock-jump-s",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="device vs host interval mismatch that counts as a clock jump (default: %(default)s s)",
     )
@@ -130,7 +135,9 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
         help="positions.parquet, or a CSV of t_host, x_m, y_m "
         "(default: data/interim/<session>/positions.parquet)",
     )
-    align.add_argument("--tolerance-s", type=float, help="largest |label_dt| (default: one camera period)")
+    align.add_argument(
+        "--tolerance-s", type=positive_float, help="largest |label_dt|, s (default: one camera period)"
+    )
     align.add_argument("--out", help="output parquet (default: data/interim/<session>/aligned.parquet)")
     align.set_defaults(func=_cmd_align)
 
@@ -155,6 +162,20 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def dataset_name(text: str) -> str:
+    """An argparse type: a data set name that is one plain folder name (no path, not . or ..)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the name is empty")
+    if "/" in text or "\\" in text or text in (".", "..") or Path(text).is_absolute():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a plain folder name: the data set is made under --out-dir, so the "
+            "name may hold no path separator and may not be . or .."
+        )
+    if any(ord(c) < 32 for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} holds a control character")
+    return text
+
+
 def _add_dataset(sub: argparse._SubParsersAction) -> None:
     ds = sub.add_parser(
         "dataset",
@@ -166,7 +187,7 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
             "source and config hashes."
         ),
     )
-    ds.add_argument("name", help="data set name")
+    ds.add_argument("name", type=dataset_name, help="data set name: one folder name, made under --out-dir")
     ds.add_argument(
         "--interim",
         nargs="+",
@@ -184,6 +205,8 @@ def _cmd_import_lofi(args: argparse.Namespace) -> int:
     from lofi.stages.import_lofi import import_pickle, import_raw_csvs
 
     path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder (give a folder of CSV logs or a .pkl file)")
     if path.is_dir():
         sessions = import_raw_csvs(path, args.raw_dir, args.prefix)
         print(f"{path}: {len(sessions)} raw session(s) without video -> {args.raw_dir}")
@@ -191,7 +214,7 @@ def _cmd_import_lofi(args: argparse.Namespace) -> int:
             print(f"  {session}")
         return 0
     folders = import_pickle(path, args.interim_dir, args.trust_pickle, args.fill, args.max_gap_s, args.prefix)
-    print(f"{path}: {len(folders)} person(s) -> {args.interim_dir}; build a data set with:")
+    print(f"{path}: {len(folders)} record(s) -> {args.interim_dir}; build a data set with:")
     print(f"  lofi dataset NAME --interim {' '.join(str(f) for f in folders)}")
     return 0
 
@@ -220,7 +243,10 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
         help="fill the -1000 pads",
     )
     imp.add_argument(
-        "--max-gap-s", type=float, default=0.5, help="longer pad runs stay NaN (default: %(default)s)"
+        "--max-gap-s",
+        type=non_negative_float,
+        default=0.5,
+        help="longer pad runs stay NaN (default: %(default)s s)",
     )
     imp.add_argument("--prefix", default="lofi", help="session name prefix (default: %(default)s)")
     imp.set_defaults(func=_cmd_import_lofi)

@@ -31,7 +31,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from lofi.stages.inspect import run_inspect
 
     summary = run_inspect(args.path, args.out)
-    print(json.dumps(summary) if args.json else format_summary(summary))
+    print(json.dumps(summary, allow_nan=False) if args.json else format_summary(summary))
     return 0
 
 
@@ -51,17 +51,32 @@ def format_summary(summary: dict[str, Any]) -> str:
         return "\n".join(lines)
     rate = summary["rate_hz"]
     loss = "n/a" if summary["loss_pct"] is None else f"{summary['loss_pct']:.2f} %"
+    segments = summary.get("segments", 1)
+    within = f", {segments} segments" if segments > 1 else ""
     lines += [
-        f"  duration        {summary['duration_s']:.3f} s (device clock)",
+        f"  duration        {summary['duration_s']:.3f} s (device clock{within})",
         f"  packet rate     {rate:.2f} Hz" if rate else "  packet rate     n/a",
         f"  loss (eq. 4)    {loss} ({summary['lost_packets']:,} packets, "
         f"nominal {summary['nominal_rate_hz']} Hz)",
         f"  RSSI            {summary['rssi_min_dbm']} .. {summary['rssi_max_dbm']} dBm",
     ]
+    lines += _clock_lines(summary)
     for note, count in summary["notes"].items():
         if count:
             lines.append(f"  note            {note}: {count:,}")
     return "\n".join(lines)
+
+
+def _clock_lines(summary: dict[str, Any]) -> list[str]:
+    """Lines for what the clock repair found (none for a clean log)."""
+    found = {
+        "reboots": "reboots         {:,} (the device counter restarted; each starts a segment, "
+        "no loss counted across it)",
+        "duplicates": "duplicates      {:,} rows repeat a packet's device time (counted once in the rate)",
+        "clock_jumps": "clock jumps     {:,} (device counter re-based from the host clock)",
+        "bad_host_times": "bad host times  {:,} (isolated outliers, ignored)",
+    }
+    return [f"  {text.format(summary[key])}" for key, text in found.items() if summary.get(key)]
 
 
 def _counts(by_reason: dict[str, int]) -> str:

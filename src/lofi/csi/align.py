@@ -7,6 +7,7 @@ otherwise the row keeps ``label_valid=False`` and says why.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,8 +85,12 @@ def _check_overlap(t_csi: np.ndarray, t_frames: np.ndarray) -> None:
 
 
 def _span(t: np.ndarray) -> str:
-    start, end = pd.to_datetime([t.min(), t.max()], unit="s")
-    return f"{start:%Y-%m-%d %H:%M:%S.%f}"[:-3] + f" to {end:%H:%M:%S.%f}"[:-3]
+    """``t.min()`` to ``t.max()`` (epoch s) as date-times; as numbers where no date-time fits."""
+    try:
+        start, end = pd.to_datetime([t.min(), t.max()], unit="s")
+        return f"{start:%Y-%m-%d %H:%M:%S.%f}"[:-3] + f" to {end:%H:%M:%S.%f}"[:-3]
+    except (OverflowError, ValueError, NotImplementedError, pd.errors.OutOfBoundsDatetime):
+        return f"t = {t.min():.6g} to {t.max():.6g} s"
 
 
 def camera_period_s(camera_rate_hz: float | None, positions: pd.DataFrame) -> float:
@@ -95,4 +100,10 @@ def camera_period_s(camera_rate_hz: float | None, positions: pd.DataFrame) -> fl
     t = np.sort(positions["t_host"].to_numpy(np.float64))
     if len(t) < 2:
         raise AlignError("cannot infer a camera period from fewer than 2 frames: give --tolerance-s")
-    return float(np.median(np.diff(t)))
+    period = float(np.median(np.diff(t)))
+    if not (math.isfinite(period) and period > 0):
+        raise AlignError(
+            f"cannot infer a camera period: the median frame interval is {period:g} s "
+            "(frames share host times): give --tolerance-s"
+        )
+    return period

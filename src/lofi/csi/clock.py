@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 MAD_TO_SIGMA = 1.4826
+#: Rows in the running median that judges each timestamp: up to 7 bad ones in a row are told
+#: apart from a step of the clock, and a segment needs 8 rows to be recognised as one.
+OUTLIER_WINDOW = 15
 
 
 @dataclass(frozen=True)
@@ -98,3 +102,100 @@ def repair_clock_jumps(
     d_dev = np.where(jump, fixed, d_dev)
     repaired = np.concatenate([[t_device_s[0]], t_device_s[0] + np.cumsum(d_dev)])
     return repaired, np.flatnonzero(jump)
+
+
+@dataclass(frozen=True)
+class ClockRepair:
+    """Both clocks of a log after :func:`repair_clocks`, in file order.
+
+    Attributes:
+        t_device_s: device times (s), re-based after each jump and reboot so they run on.
+        t_host_s: host times (s); outliers (:attr:`bad_host`) set to NaN.
+        jumps: steps (index i: between rows i and i+1) where the counter glitched and was
+            re-based from the host clock; the rows stay in one segment.
+        reboots: steps where the counter restarted (went back while host time went on);
+            row i+1 starts a new segment.
+        bad_host: rows whose host time disagrees with both its neighbours and the device
+            clock by more than the jump threshold (e.g. a 1970 or a year-off timestamp).
+    """
+
+    t_device_s: np.ndarray
+    t_host_s: np.ndarray
+    jumps: np.ndarray
+    reboots: np.ndarray
+    bad_host: np.ndarray
+
+    @property
+    def segment(self) -> np.ndarray:
+        """Per row, the number of reboots before it (0 until the first reboot), int32."""
+        starts = np.zeros(len(self.t_device_s), dtype=np.int32)
+        starts[self.reboots + 1] = 1
+        return np.cumsum(starts, dtype=np.int32)
+
+
+def repair_clocks(
+    t_device_s: np.ndarray,
+    t_host_s: np.ndarray,
+    jump_s: float,
+    counter: np.ndarray | None = None,
+) -> ClockRepair:
+    """Find bad host times, device-counter jumps and reboots; re-base the device clock.
+
+    Only a log whose device and host intervals disagree somewhere by more than ``jump_s``
+    (s) is examined (a clean log comes back unchanged). Then a row whose host-minus-device
+    offset stands out from the running median of its neighbours' offsets is an outlier of
+    whichever clock stands out from its own neighbours: a bad host time is set to NaN (it
+    takes no part in the jump search or the host-clock fit); a bad device time is left to
+    the jump repair. Each remaining jump (see :func:`repair_clock_jumps`) is a reboot when
+    the logged ``counter`` (the raw ``local_timestamp``, us; default: ``t_device_s``) went
+    back there, else a glitch.
+    """
+    t_device_s = np.asarray(t_device_s, dtype=np.float64)
+    t_host_s = np.array(t_host_s, dtype=np.float64)
+    bad_host = np.zeros(len(t_host_s), dtype=bool)
+    bad_device = bad_host.copy()
+    if _mismatched_steps(t_device_s, t_host_s, jump_s).any():
+        bad_host, bad_device = _offset_outliers(t_device_s, t_host_s, jump_s)
+        t_host_s[bad_host] = np.nan
+    repaired, steps = repair_clock_jumps(t_device_s, t_host_s, jump_s)
+    counter = t_device_s if counter is None else np.asarray(counter, dtype=np.float64)
+    went_back = np.diff(counter)[steps] < 0 if len(steps) else np.zeros(0, dtype=bool)
+    reboot = went_back & ~bad_device[steps] & ~bad_device[steps + 1]
+    return ClockRepair(repaired, t_host_s, steps[~reboot], steps[reboot], bad_host)
+
+
+def _mismatched_steps(t_device_s: np.ndarray, t_host_s: np.ndarray, jump_s: float) -> np.ndarray:
+    """Steps whose device and host intervals differ by more than ``jump_s`` (s), or that go
+    back by more than ``jump_s`` on the device clock where a host time is missing."""
+    if len(t_device_s) < 2:
+        return np.zeros(0, dtype=bool)
+    d_dev, d_host = np.diff(t_device_s), np.diff(t_host_s)
+    return np.where(np.isfinite(d_host), np.abs(d_dev - d_host) > jump_s, d_dev < -jump_s)
+
+
+def _offset_outliers(
+    t_device_s: np.ndarray, t_host_s: np.ndarray, jump_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose host time, or whose device time, is an isolated outlier (two bool arrays).
+
+    The offset host - device is constant within a stretch of the log (drift: ppm, jitter:
+    ms) and steps at a jump or reboot; a running median over :data:`OUTLIER_WINDOW` rows
+    follows a step but not an isolated spike. A spike is blamed on the clock that departs
+    more from the running median of its own values (both see the same gaps).
+    """
+    rows = np.flatnonzero(np.isfinite(t_host_s) & np.isfinite(t_device_s))
+    host, device = t_host_s[rows], t_device_s[rows]
+    offset = host - device
+    spike = np.abs(offset - _running_median(offset)) > jump_s
+    host_departs = np.abs(host - _running_median(host)) > np.abs(device - _running_median(device))
+    bad_host = np.zeros(len(t_host_s), dtype=bool)
+    bad_device = bad_host.copy()
+    bad_host[rows[spike & host_departs]] = True
+    bad_device[rows[spike & ~host_departs]] = True
+    return bad_host, bad_device
+
+
+def _running_median(values: np.ndarray) -> np.ndarray:
+    """Centred running median over :data:`OUTLIER_WINDOW` values (fewer at the ends)."""
+    rolling = pd.Series(values).rolling(OUTLIER_WINDOW, center=True, min_periods=1)
+    return rolling.median().to_numpy()

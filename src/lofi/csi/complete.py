@@ -6,9 +6,12 @@ Steps, each counted in the report:
    dominant ``sig_mode`` (beacons and other frames are non-HT, ``sig_mode`` 0); a
    row whose MAC the reader could not parse is kept;
 2. drop exact duplicate rows; of rows sharing a device time, keep the first;
-3. repair device-clock jumps and order the rows by device time;
+3. set isolated bad host times to NaN (``bad_host_times``), repair device-clock
+   jumps, count reboots (the counter restarted; each starts a new ``segment``) and
+   order the rows by device time (see :func:`lofi.csi.clock.repair_clocks`);
 4. find lost packets from device-time gaps (eq. 4) and insert their rows at
-   evenly spaced times, ``lost=True``;
+   evenly spaced times, ``lost=True``; a completion that would insert more than
+   :data:`MAX_INSERTED_PER_RECEIVED` rows per received one is refused (a wrong rate);
 5. map device to host time by a robust line (crystal drift, serial jitter);
 6. fill the lost rows (linear, spline, none); gaps longer than ``max_gap_s`` stay
    NaN (``outage``), gaps longer than ``max_insert_s`` get no rows at all and start
@@ -19,19 +22,24 @@ Amplitude is ``|H|`` in raw int8 units; phase is sanitised (see :mod:`lofi.csi.p
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from lofi.csi.clock import ClockFit, fit_host_clock, repair_clock_jumps
+from lofi.csi.choices import MAX_RATE_HZ
+from lofi.csi.clock import ClockFit, fit_host_clock, repair_clocks
 from lofi.csi.fill import fill_rows
 from lofi.csi.loss import estimate_rate_hz, missing_per_gap
 from lofi.csi.phase import sanitize_phase_by_subcarrier
 from lofi.io.esp32.reader import CsiLog
 
 _ROWS_PER_BLOCK = 8192  # rows computed at once: small temporaries that stay in the cache
+#: Most lost rows inserted per received row (loss above 90.9 %). A real log with a loss that
+#: high is an outage, not data; more often the rate f2 is wrong (e.g. given in the wrong unit).
+MAX_INSERTED_PER_RECEIVED = 10
 
 
 class CsiCompletionError(ValueError):
@@ -56,14 +64,26 @@ class CompletionOptions:
     max_insert_s: float = 60.0
     clock_jump_s: float = 1.0
 
+    def __post_init__(self) -> None:
+        if self.rate_hz is not None and not 0 < self.rate_hz <= MAX_RATE_HZ:
+            raise ValueError(f"rate_hz must be > 0 and <= {MAX_RATE_HZ:g} Hz, got {self.rate_hz}")
+        for name in ("max_insert_s", "clock_jump_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 s, got {getattr(self, name)}")
+        if not self.max_gap_s >= 0:
+            raise ValueError(f"max_gap_s must be >= 0 s, got {self.max_gap_s}")
+
 
 @dataclass
 class CompletionReport:
-    """What :func:`complete_csi` found and did (all counts are rows)."""
+    """What :func:`complete_csi` found and did (counts of rows; ``clock_jumps`` and ``reboots``
+    count steps of the device clock, ``bad_host_times`` rows whose host time was an outlier)."""
 
     rows_read: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     clock_jumps: int = 0
+    reboots: int = 0
+    bad_host_times: int = 0
     reordered: int = 0
     rate_hz: float = float("nan")
     rate_source: str = ""
@@ -112,18 +132,21 @@ def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> Compl
         skipped = f"; lines skipped: {log.report.skipped_by_reason}" if log.report.skipped else ""
         raise CsiCompletionError(f"{log.report.source}: no CSI ping rows ({why}{skipped})")
     t_host_raw = table["t_host"].to_numpy(np.float64)
-    t_logged = table["t_device"].to_numpy(np.float64)
-    t_device, jumps = repair_clock_jumps(t_logged, t_host_raw, options.clock_jump_s)
-    report.clock_jumps = len(jumps)
+    counter = table["local_timestamp"].to_numpy() if "local_timestamp" in table.columns else None
+    clocks = repair_clocks(table["t_device"].to_numpy(np.float64), t_host_raw, options.clock_jump_s, counter)
+    t_device, t_host, segment = clocks.t_device_s, clocks.t_host_s, clocks.segment
+    report.clock_jumps, report.reboots = len(clocks.jumps), len(clocks.reboots)
+    report.bad_host_times = int(np.count_nonzero(clocks.bad_host))
     report.reordered = int(np.count_nonzero(np.diff(t_device) < 0))
     order = np.argsort(t_device, kind="stable")
     order = order[_first_of_each_time(t_device[order], dropped)]
     report.dropped = {k: int(v) for k, v in dropped.items()}
     if not np.array_equal(order, np.arange(len(table))):
         table, csi, t_device, t_host_raw = table.iloc[order], csi[order], t_device[order], t_host_raw[order]
+        t_host, segment = t_host[order], segment[order]
     _set_rate(report, t_device, options.rate_hz)
-    grid = _insert_lost(t_device, report, options)
-    fit = fit_host_clock(t_device, t_host_raw)
+    grid = _insert_lost(t_device, segment, report, options, log.report.source)
+    fit = fit_host_clock(t_device, t_host)
     report.host_fit = _fit_summary(fit)
     return _assemble(table, csi, t_host_raw, grid, fit, log, report, options)
 
@@ -189,13 +212,20 @@ class _Grid:
     segment: np.ndarray
 
 
-def _insert_lost(t: np.ndarray, report: CompletionReport, options: CompletionOptions) -> _Grid:
-    """Eq. (4) per gap, then evenly spaced device times for the missing rows."""
+def _insert_lost(
+    t: np.ndarray, boot: np.ndarray, report: CompletionReport, options: CompletionOptions, source: str
+) -> _Grid:
+    """Eq. (4) per gap, then evenly spaced device times for the missing rows.
+
+    ``boot`` numbers the rows' stretches between reboots; no rows are inserted across
+    a reboot or a gap longer than ``max_insert_s`` (s), and each starts a new segment.
+    """
     n = len(t)
     gap_s = np.diff(t)
     k = missing_per_gap(t, report.rate_hz) if report.rate_hz > 0 and n > 1 else np.zeros(max(n - 1, 0), int)
-    breaks = gap_s > options.max_insert_s
+    breaks = (gap_s > options.max_insert_s) | (np.diff(boot) != 0)
     k[breaks] = 0
+    _check_insertions(int(k.sum()), n, t, report, source)
     received_at = np.arange(n) + np.concatenate([[0], np.cumsum(k)])
     gap = np.repeat(np.arange(len(k)), k)
     step = np.arange(len(gap)) - np.repeat(np.cumsum(k) - k, k) + 1
@@ -214,6 +244,21 @@ def _insert_lost(t: np.ndarray, report: CompletionReport, options: CompletionOpt
     report.outages = int(np.count_nonzero(k[gap_s > options.max_gap_s]))
     report.segments = int(breaks.sum()) + 1
     return _Grid(n_rows, received_at, inserted_at, t_all, outage, segment)
+
+
+def _check_insertions(lost: int, received: int, t: np.ndarray, report: CompletionReport, source: str) -> None:
+    """Refuse to insert more than :data:`MAX_INSERTED_PER_RECEIVED` rows per received row."""
+    if lost <= MAX_INSERTED_PER_RECEIVED * received:
+        return
+    typical = estimate_rate_hz(t)
+    typical_text = f"{typical:.4g} Hz" if math.isfinite(typical) else "unknown"
+    raise CsiCompletionError(
+        f"{source}: at f2 = {report.rate_hz:g} Hz ({report.rate_source}), eq. 4 finds {lost:,} lost "
+        f"packets for {received:,} received, more than {MAX_INSERTED_PER_RECEIVED} per received packet; "
+        f"the rate is probably wrong (the log's median interval gives {typical_text}). Check --rate-hz "
+        "or csi_rate_hz in session.yaml; if the log really has long outages, a smaller --max-insert-s "
+        "splits them into segments instead"
+    )
 
 
 def _fit_summary(fit: ClockFit | None) -> dict | None:

@@ -24,9 +24,14 @@ def missing_per_gap(t_s: np.ndarray, rate_hz: float) -> np.ndarray:
     return np.maximum(np.round(gaps * rate_hz - 1.0), 0).astype(np.int64)
 
 
-def estimate_rate_hz(t_s: np.ndarray) -> float:
-    """Nominal rate from the median positive interval (robust to loss bursts), in Hz."""
+def estimate_rate_hz(t_s: np.ndarray, within: np.ndarray | None = None) -> float:
+    """Nominal rate from the median positive interval (robust to loss bursts), in Hz.
+
+    ``within`` (one bool per interval) keeps only the intervals inside a segment.
+    """
     gaps = np.diff(np.asarray(t_s, dtype=np.float64))
+    if within is not None:
+        gaps = gaps[within]
     gaps = gaps[gaps > 0]
     if len(gaps) == 0:
         return float("nan")
@@ -48,10 +53,18 @@ class LossSummary:
         return 100.0 * self.lost / sent if sent else float("nan")
 
 
-def summarize_loss(t_s: np.ndarray, rate_hz: float | None = None) -> LossSummary:
-    """Apply eq. (4) to a whole log; ``rate_hz`` defaults to :func:`estimate_rate_hz`."""
+def summarize_loss(
+    t_s: np.ndarray, rate_hz: float | None = None, segment: np.ndarray | None = None
+) -> LossSummary:
+    """Apply eq. (4) to a whole log; ``rate_hz`` defaults to :func:`estimate_rate_hz`.
+
+    ``segment`` (one number per packet, e.g. counting reboots) leaves out the gaps between
+    segments: nothing is known to be lost there.
+    """
     t_s = np.asarray(t_s, dtype=np.float64)
-    rate = estimate_rate_hz(t_s) if rate_hz is None else float(rate_hz)
+    within = None if segment is None else np.diff(np.asarray(segment)) == 0
+    rate = estimate_rate_hz(t_s, within) if rate_hz is None else float(rate_hz)
     if len(t_s) < 2 or not np.isfinite(rate):
         return LossSummary(rate, len(t_s), 0)
-    return LossSummary(rate, len(t_s), int(missing_per_gap(t_s, rate).sum()))
+    missing = missing_per_gap(t_s, rate)
+    return LossSummary(rate, len(t_s), int((missing if within is None else missing[within]).sum()))

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lofi.io.json_report import JsonFileError, read_json, write_json
+from lofi.io.json_report import JsonFileError, json_after, read_json
 from lofi.io.matrix_table import TableFileError, read_matrix_table, write_arrow
 from lofi.io.tables import ALIGNED_SCALARS, MATRICES
 
@@ -30,23 +30,38 @@ class DatasetError(ValueError):
     """A data set cannot be built or read (missing inputs, inconsistent sessions)."""
 
 
-def read_aligned_arrow(path: str | os.PathLike[str]) -> pa.Table:
-    """``aligned.parquet`` as an Arrow table with exactly the data set's columns, in order."""
+def read_aligned_arrow(path: str | os.PathLike[str], width: int | None = None) -> pa.Table:
+    """``aligned.parquet`` as an Arrow table with exactly the data set's columns, in order.
+
+    With ``width``, the matrix columns must be fixed-size lists of that many values
+    (subcarriers).
+    """
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such file (run `lofi align` first)")
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as err:
+        raise DatasetError(f"{path}: cannot read the aligned table ({err})") from err
     missing = [c for c in (*ALIGNED_SCALARS, *MATRICES) if c not in table.column_names]
     if missing:
         raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
+    for name in MATRICES:
+        kind = table.schema.field(name).type
+        if not pa.types.is_fixed_size_list(kind) or (width is not None and kind.list_size != width):
+            raise DatasetError(f"{path}: column {name} is {kind}, not {width or 'fixed-size'} values per row")
     return table.select([*ALIGNED_SCALARS, *MATRICES])
 
 
 def write_dataset(out_dir: str | os.PathLike[str], frames: pa.Table, manifest: dict) -> None:
-    """Write ``frames.parquet`` and then ``manifest.json`` under ``out_dir`` (each atomically)."""
+    """Write ``frames.parquet`` and ``manifest.json`` under ``out_dir``.
+
+    The manifest is checked first and renamed into place after the frames, so a failure
+    leaves no new manifest (see :func:`lofi.io.json_report.json_after`).
+    """
     out = Path(out_dir)
-    write_arrow(out / FRAMES_FILE, frames.replace_schema_metadata(None), row_group_size=64 * 1024)
-    write_json(out / MANIFEST_FILE, manifest)
+    with json_after(out / MANIFEST_FILE, manifest):
+        write_arrow(out / FRAMES_FILE, frames.replace_schema_metadata(None), row_group_size=64 * 1024)
 
 
 @dataclass

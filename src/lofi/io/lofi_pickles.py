@@ -61,6 +61,8 @@ class _DataOnlyUnpickler(pickle.Unpickler):
 def load_published_pickle(path: str | os.PathLike[str], trust: bool) -> list[dict]:
     """Read a published LoFi pickle; ``trust`` must be True (the user's explicit consent)."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file" + (" (it is a folder)" if path.is_dir() else ""))
     if not trust:
         raise PickleTrustError(
             f"{path}: loading a pickle can run code it contains; pass --trust-pickle only for a file "
@@ -69,8 +71,21 @@ def load_published_pickle(path: str | os.PathLike[str], trust: bool) -> list[dic
     try:
         with open(path, "rb") as handle:
             data = _DataOnlyUnpickler(io.BufferedReader(handle)).load()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as err:
+    except PickleTrustError as err:
+        raise PickleTrustError(f"{path}: {err}") from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        AttributeError,
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        ImportError,
+    ) as err:
         raise PublishedFormatError(f"{path}: not a readable pickle ({err})") from err
+    except (MemoryError, RecursionError) as err:
+        raise PublishedFormatError(f"{path}: not a readable pickle ({type(err).__name__})") from err
     return _check_records(data, path)
 
 
@@ -82,6 +97,13 @@ def _check_records(data: object, path: Path) -> list[dict]:
         if missing:
             raise PublishedFormatError(f"{path}: record {i}: missing key(s) {', '.join(missing)}")
     return data
+
+
+#: Subcarriers per row in the published pickles (LLTF -26..-1, +1..+26).
+SUBCARRIERS = 52
+#: Largest |x|, |y| (m) of a published label (as :data:`lofi.io.tables.MAX_ABS_FLOOR_M`).
+MAX_ABS_LABEL_M = 1000.0
+_WRAP_US = float(1 << 32)
 
 
 @dataclass
@@ -97,34 +119,86 @@ class PublishedRecord:
 
 
 def to_record(raw: dict, index: int, where: str) -> PublishedRecord:
-    """Convert one published dict: -1000 pads become NaN; shapes are checked."""
-    amplitude = _padded_matrix(raw["magnitude"], f"{where}: record {index}: magnitude")
-    phase = _padded_matrix(raw["phase"], f"{where}: record {index}: phase")
-    time_us = np.asarray(raw["time"], dtype=np.float64).reshape(-1)
+    """Convert one published dict: -1000 pads become NaN; shapes, times and labels are checked.
+
+    Raises:
+        PublishedFormatError: no rows, not 52 subcarriers, rows that disagree in number,
+            times (us) that are not finite or do not increase (32-bit counter wraps are
+            unwrapped first), or a label that is not a finite floor position.
+    """
+    what = f"{where}: record {index}"
+    people = _people(raw["people"], what)
+    amplitude = _padded_matrix(raw["magnitude"], f"{what}: magnitude")
+    phase = _padded_matrix(raw["phase"], f"{what}: phase")
+    time_us = _times_us(raw["time"], f"{what}: time")
     if not (len(amplitude) == len(phase) == len(time_us)):
         raise PublishedFormatError(
-            f"{where}: record {index}: magnitude has {len(amplitude)} rows, "
-            f"phase {len(phase)}, time {len(time_us)}"
+            f"{what}: magnitude has {len(amplitude)} rows, phase {len(phase)}, time {len(time_us)}"
         )
     x = y = None
     if "x" in raw and "y" in raw:
-        x, y = (_padded_vector(raw[k], len(time_us), f"{where}: record {index}: {k}") for k in ("x", "y"))
-    return PublishedRecord(str(raw["people"]), time_us / 1e6, amplitude, phase, x, y)
+        x, y = (_padded_vector(raw[k], len(time_us), f"{what}: {k}") for k in ("x", "y"))
+    return PublishedRecord(people, time_us / 1e6, amplitude, phase, x, y)
+
+
+def _people(value: object, what: str) -> str:
+    """The person's name: text or a number, not empty."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise PublishedFormatError(f"{what}: people: expected a person's name, got {value!r:.60}")
+    return str(value).strip()
+
+
+def _as_float(values: object, dtype: type, what: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise PublishedFormatError(f"{what}: not an array of numbers ({err})") from err
+
+
+def _times_us(values: object, what: str) -> np.ndarray:
+    """Device times (us): finite and increasing once 32-bit counter wraps are unwrapped."""
+    t = _as_float(values, np.float64, what).reshape(-1)
+    if len(t) == 0:
+        raise PublishedFormatError(f"{what}: no rows")
+    bad = np.flatnonzero(~np.isfinite(t))
+    if len(bad):
+        raise PublishedFormatError(f"{what}: row {bad[0] + 1} (1-based) is {t[bad[0]]}, not a time in us")
+    t = t + _WRAP_US * np.concatenate([[0], np.cumsum(np.diff(t) < -_WRAP_US / 2)])
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if len(back):
+        i = int(back[0]) + 1
+        raise PublishedFormatError(
+            f"{what}: row {i + 1} (1-based) is {t[i]:.0f} us, not later than row {i}'s {t[i - 1]:.0f} us: "
+            "times must increase"
+        )
+    return t
 
 
 def _padded_matrix(values: object, what: str) -> np.ndarray:
-    matrix = np.asarray(values, dtype=np.float32)
+    matrix = _as_float(values, np.float32, what)
     if matrix.ndim != 2:
         raise PublishedFormatError(f"{what}: expected rows x subcarriers, got shape {matrix.shape}")
+    if matrix.shape[1] != SUBCARRIERS:
+        raise PublishedFormatError(
+            f"{what}: {matrix.shape[1]} subcarriers per row; the published data has {SUBCARRIERS}"
+        )
     matrix[(matrix == PAD).all(axis=1)] = np.nan
     return matrix
 
 
 def _padded_vector(values: object, rows: int, what: str) -> np.ndarray:
-    vector = np.asarray(values, dtype=np.float64).reshape(-1)
+    vector = _as_float(values, np.float64, what).reshape(-1)
     if len(vector) != rows:
         raise PublishedFormatError(f"{what}: {len(vector)} values for {rows} rows")
     vector[vector == PAD] = np.nan
+    bad = np.flatnonzero(np.isinf(vector) | (np.abs(vector) > MAX_ABS_LABEL_M))
+    if len(bad):
+        raise PublishedFormatError(
+            f"{what}: row {bad[0] + 1} (1-based) is {vector[bad[0]]:g}, not a floor position in m "
+            f"(labels lie within {MAX_ABS_LABEL_M:g} m; -1000 marks none)"
+        )
     return vector
 
 

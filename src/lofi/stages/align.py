@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lofi.csi.align import align_labels, camera_period_s
-from lofi.io.json_report import file_sha256, write_json
+from lofi.io.json_report import file_sha256, json_after
 from lofi.io.session import read_session_meta
 from lofi.io.tables import read_csi_table, read_positions, write_csi_table
 
@@ -36,6 +37,8 @@ def align_session(
     scalars, amplitude, phase = read_csi_table(csi_path)
     positions = read_positions(positions_path)
     tolerance = camera_period_s(meta.camera_rate_hz, positions) if tolerance_s is None else float(tolerance_s)
+    if not (math.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"the alignment tolerance must be a positive number of seconds, got {tolerance}")
     csi_missing = ~np.isfinite(amplitude).any(axis=1)
     result = align_labels(scalars["t_host"].to_numpy(), positions, tolerance, csi_missing)
     table = scalars.assign(
@@ -70,9 +73,11 @@ def _p95_ms(label_dt: np.ndarray) -> float | None:
 def write_aligned(out: str | Path, aligned: AlignedSession) -> Path:
     """Write ``aligned.parquet`` and its summary ``aligned.json`` beside it; returns the summary path."""
     out = Path(out)
-    write_csi_table(out, aligned.table, aligned.amplitude, aligned.phase)
     summary_path = out.with_suffix(".json")
-    write_json(summary_path, aligned.summary)
+    if summary_path == out:
+        raise ValueError(f"{out}: the table cannot end in .json: its summary is written beside it as .json")
+    with json_after(summary_path, aligned.summary):
+        write_csi_table(out, aligned.table, aligned.amplitude, aligned.phase)
     return summary_path
 
 

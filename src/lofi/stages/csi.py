@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from lofi.csi.choices import MAX_RATE_HZ
 from lofi.csi.complete import CompletedCsi, CompletionOptions, complete_csi
 from lofi.io.esp32.reader import read_csi_log
-from lofi.io.json_report import file_sha256, write_json
-from lofi.io.session import read_session_meta, session_csi_path
+from lofi.io.json_report import file_sha256, json_after
+from lofi.io.session import SessionFileError, read_session_meta, session_csi_path
 from lofi.io.tables import write_csi_table
 
 
@@ -22,6 +23,22 @@ class CsiStageResult:
     report_path: Path
 
 
+def session_rate_hz(session: str | Path) -> float | None:
+    """``csi_rate_hz`` (Hz) of a session folder's ``session.yaml``, None where it gives none.
+
+    Raises:
+        SessionFileError: the file is malformed, or the rate is above :data:`MAX_RATE_HZ`.
+    """
+    meta = read_session_meta(session)
+    rate = meta.csi_rate_hz
+    if rate is not None and rate > MAX_RATE_HZ:
+        raise SessionFileError(
+            f"{meta.path}: csi_rate_hz: {rate:g} Hz is above {MAX_RATE_HZ:g} Hz, faster than an ESP32 "
+            "can log CSI (is it in the wrong unit?)"
+        )
+    return rate
+
+
 def complete_session_csi(session: str | Path, options: CompletionOptions) -> tuple[CompletedCsi, dict]:
     """Read and complete a session's CSI log (or a bare CSV).
 
@@ -31,7 +48,7 @@ def complete_session_csi(session: str | Path, options: CompletionOptions) -> tup
     """
     csv = session_csi_path(session)
     if options.rate_hz is None and Path(session).is_dir():
-        options = replace(options, rate_hz=read_session_meta(session).csi_rate_hz)
+        options = replace(options, rate_hz=session_rate_hz(session))
     log = read_csi_log(csv)
     completed = complete_csi(log, options)
     read = log.report
@@ -49,11 +66,17 @@ def complete_session_csi(session: str | Path, options: CompletionOptions) -> tup
 
 
 def write_completed(out: str | Path, completed: CompletedCsi, report: dict) -> Path:
-    """Write ``csi.parquet`` and its report ``csi.json`` beside it; returns the report path."""
+    """Write ``csi.parquet`` and its report ``csi.json`` beside it; returns the report path.
+
+    The report is checked before the table is written and renamed into place after it, so
+    a failure leaves neither new file (see :func:`lofi.io.json_report.json_after`).
+    """
     out = Path(out)
-    write_csi_table(out, completed.table, completed.amplitude, completed.phase)
     report_path = out.with_suffix(".json")
-    write_json(report_path, report)
+    if report_path == out:
+        raise ValueError(f"{out}: the table cannot end in .json: its report is written beside it as .json")
+    with json_after(report_path, report):
+        write_csi_table(out, completed.table, completed.amplitude, completed.phase)
     return report_path
 
 

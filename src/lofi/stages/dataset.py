@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,15 @@ from lofi.io.json_report import JsonFileError, file_sha256, read_json
 from lofi.io.lofi_pickles import export_wiloc
 
 SUBCARRIERS = [*range(-26, 0), *range(1, 27)]
+#: Keys a data set reads from each session's reports, and what each must hold.
+CSI_REPORT_KEYS = {
+    "source": "text",
+    "source_sha256": "text",
+    "options": "object",
+    "fill_method": "text",
+    "loss_pct": "percent",
+}
+ALIGN_SUMMARY_KEYS = {"positions": "text", "positions_sha256": "text", "tolerance_s": "seconds"}
 
 
 @dataclass
@@ -43,7 +53,39 @@ class SessionInputs:
             align_summary = read_json(folder / "aligned.json", hint)
         except JsonFileError as err:
             raise DatasetError(str(err)) from err
+        _check_report(csi_report, folder / "csi.json", CSI_REPORT_KEYS, "lofi csi")
+        _check_report(align_summary, folder / "aligned.json", ALIGN_SUMMARY_KEYS, "lofi align")
         return cls(folder / "aligned.parquet", csi_report, align_summary)
+
+
+def _check_report(report: dict, path: Path, keys: dict[str, str], command: str) -> None:
+    """Every key of ``keys`` present in ``report`` and of its kind, or an error naming the file."""
+    missing = [k for k in keys if k not in report]
+    if missing:
+        raise DatasetError(
+            f"{path}: missing key(s) {', '.join(missing)}: not a report of `{command}` (run it again)"
+        )
+    for key, kind in keys.items():
+        if not _is_kind(report[key], kind):
+            raise DatasetError(f"{path}: {key}: expected {_KIND_TEXT[kind]}, got {report[key]!r}")
+
+
+_KIND_TEXT = {
+    "text": "text",
+    "object": "a JSON object",
+    "percent": "a number from 0 to 100",
+    "seconds": "a positive number of seconds or null",
+}
+
+
+def _is_kind(value: object, kind: str) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return {
+        "text": isinstance(value, str),
+        "object": isinstance(value, dict),
+        "percent": number and 0 <= value <= 100,
+        "seconds": value is None or (number and value > 0),
+    }[kind]
 
 
 def build_dataset(name: str, sessions: list[SessionInputs], out_dir: str | Path) -> dict:
@@ -52,7 +94,8 @@ def build_dataset(name: str, sessions: list[SessionInputs], out_dir: str | Path)
         raise DatasetError("a data set needs at least one session")
     tables, entries, start = [], [], 0
     for inputs in sessions:
-        table = read_aligned_arrow(inputs.aligned)
+        table = read_aligned_arrow(inputs.aligned, len(SUBCARRIERS))
+        _check_same_schema(table, tables[0] if tables else table, inputs.aligned)
         entries.append(_session_entry(table, inputs, start))
         tables.append(table)
         start += len(table)
@@ -72,6 +115,16 @@ def run_dataset(name: str, interim: list[str | Path], out_dir: str | Path, expor
     if export_lofi:
         manifest = {**manifest, "exported": export_wiloc(load_dataset(out_dir), Path(out_dir) / "wiloc.pkl")}
     return manifest
+
+
+def _check_same_schema(table: pa.Table, first: pa.Table, path: Path) -> None:
+    """Every session's columns of the same types as the first session's (else no concatenation)."""
+    for field in table.schema:
+        expected = first.schema.field(field.name).type
+        if not field.type.equals(expected):
+            raise DatasetError(
+                f"{path}: column {field.name} is {field.type}, but {expected} in the first session"
+            )
 
 
 def _check_unique(names: list[str]) -> None:

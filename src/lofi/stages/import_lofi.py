@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +19,17 @@ import pandas as pd
 
 from lofi.csi.fill import fill_rows, rows_in_short_gaps
 from lofi.io.esp32.reader import read_csi_log
-from lofi.io.json_report import file_sha256, write_json
+from lofi.io.json_report import file_sha256, json_after
 from lofi.io.lofi_pickles import (
     PublishedRecord,
     load_published_pickle,
     to_record,
 )
-from lofi.io.session import session_folder, write_yaml
+from lofi.io.session import session_folder, write_yaml, written_by
 from lofi.io.tables import write_csi_table
 
 NOMINAL_RATE_HZ = 100.0
+IMPORT_COMMAND = "lofi import-lofi"
 
 
 class LofiImportError(ValueError):
@@ -35,25 +37,83 @@ class LofiImportError(ValueError):
 
 
 def import_raw_csvs(folder: str | Path, raw_root: str | Path, prefix: str = "lofi") -> list[Path]:
-    """Make one raw session per CSV under ``folder`` (the parent folder names the person)."""
+    """Make one raw session per CSV under ``folder`` (the parent folder names the person).
+
+    Every log is read first; if any cannot be imported (no CSI rows: empty, binary, not a
+    CSI log), nothing is written and the error lists each such file. Two logs whose
+    session names coincide keep both, numbered ``_1``, ``_2``, ... in file order.
+    """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise LofiImportError(f"{folder}: no such folder")
     logs = sorted(p for p in folder.rglob("*.csv") if p.is_file())
     if not logs:
         raise LofiImportError(f"{folder}: no .csv files found")
+    people, names = zip(*(_person_and_name(csv, folder, prefix) for csv in logs), strict=True)
+    layouts = _read_layouts(logs)
+    ids = unique_ids(list(names))
+    _check_targets([Path(raw_root) / session_id for session_id in ids])
     sessions = []
-    for csv in logs:
-        nested = csv.parent != folder
-        person = csv.parent.name if nested else csv.stem
-        session_id = _safe_id(f"{prefix}_{person}_{csv.stem}" if nested else f"{prefix}_{person}")
-        log = read_csi_log(csv)
-        if len(log) == 0:
-            raise LofiImportError(f"{csv}: no CSI rows ({log.report.empty_reason or 'empty'})")
+    for csv, person, session_id, layout in zip(logs, people, ids, layouts, strict=True):
         out = Path(raw_root) / session_id
-        with session_folder(out, "lofi import-lofi") as tmp:
+        with session_folder(out, IMPORT_COMMAND) as tmp:
             shutil.copyfile(csv, tmp / "csi.csv")
-            write_yaml(tmp / "session.yaml", _raw_meta(session_id, person, csv, log.report.layout))
+            write_yaml(tmp / "session.yaml", _raw_meta(session_id, person, csv, layout))
         sessions.append(out)
     return sessions
+
+
+def _read_layouts(logs: list[Path]) -> list[str]:
+    """The layout of every log, or one error naming each log without CSI rows."""
+    layouts, problems = [], []
+    for csv in logs:
+        log = read_csi_log(csv)
+        if len(log) == 0:
+            problems.append(f"{csv}: no CSI rows ({log.report.empty_reason or 'empty'})")
+        layouts.append(log.layout)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise LofiImportError(
+            f"{len(problems)} of {len(logs)} log(s) cannot be imported, nothing written: {shown}"
+        )
+    return layouts
+
+
+def _check_targets(folders: list[Path]) -> None:
+    """Refuse, before anything is written, to write into a folder another command made."""
+    for folder in folders:
+        if folder.exists() and not folder.is_dir():
+            raise LofiImportError(f"{folder}: exists and is not a folder; nothing was imported")
+        if folder.is_dir() and any(folder.iterdir()) and written_by(folder) != IMPORT_COMMAND:
+            raise LofiImportError(
+                f"{folder}: the folder exists and was not written by `{IMPORT_COMMAND}`; nothing was "
+                "imported. Choose another --raw-dir or --prefix"
+            )
+
+
+def _person_and_name(csv: Path, folder: Path, prefix: str) -> tuple[str, str]:
+    """The person (parent folder, or the file's stem at the top) and the session name of a log."""
+    if csv.parent == folder:
+        return csv.stem, f"{prefix}_{csv.stem}"
+    return csv.parent.name, f"{prefix}_{csv.parent.name}_{csv.stem}"
+
+
+def unique_ids(names: list[str]) -> list[str]:
+    """Folder-safe session ids; names that coincide (after making them safe) are numbered
+    ``_1``, ``_2``, ... in order, so no session overwrites another."""
+    ids = [_safe_id(n) for n in names]
+    counts = Counter(ids)
+    used: set[str] = set()
+    out = []
+    for name in ids:
+        if counts[name] > 1:
+            number = 1
+            while f"{name}_{number}" in used or f"{name}_{number}" in counts:
+                number += 1
+            name = f"{name}_{number}"
+        used.add(name)
+        out.append(name)
+    return out
 
 
 def _safe_id(text: str) -> str:
@@ -71,7 +131,7 @@ def _raw_meta(session_id: str, person: str, csv: Path, layout: str) -> dict:
         "source": str(csv),
         "source_sha256": file_sha256(csv),
         "notes": "imported from the published LoFi raw CSI logs; no video",
-        "written_by": "lofi import-lofi",
+        "written_by": IMPORT_COMMAND,
     }
 
 
@@ -83,15 +143,22 @@ def import_pickle(
     max_gap_s: float = 0.5,
     prefix: str = "lofi",
 ) -> list[Path]:
-    """Convert a published pickle to one interim folder per person; returns the folders."""
+    """Convert a published pickle to one interim folder per record; returns the folders.
+
+    Every record is checked before any folder is written. Records of the same person
+    keep separate folders, numbered ``_1``, ``_2``, ... in file order.
+    """
     path = Path(path)
+    if not 0 <= max_gap_s < float("inf"):
+        raise ValueError(f"max_gap_s must be a finite number >= 0 s, got {max_gap_s}")
     raws = load_published_pickle(path, trust)
     if not raws:
         raise LofiImportError(f"{path}: the pickle holds no records")
+    records = [to_record(raw, index, str(path)) for index, raw in enumerate(raws)]
+    names = unique_ids([f"{prefix}_{record.people}" for record in records])
     folders = []
-    for index, raw in enumerate(raws):
-        record = to_record(raw, index, str(path))
-        folder = Path(interim_root) / _safe_id(f"{prefix}_{record.people}")
+    for record, name in zip(records, names, strict=True):
+        folder = Path(interim_root) / name
         _write_record(record, folder, path, fill, max_gap_s)
         folders.append(folder)
     return folders
@@ -104,25 +171,21 @@ def _write_record(record: PublishedRecord, folder: Path, source: Path, fill: str
     amplitude = fill_rows(t, record.amplitude, received, to_fill, fill)
     phase = fill_rows(t, record.phase, received, to_fill, fill)
     table = _aligned_scalars(record, folder.name, received, to_fill)
-    write_csi_table(folder / "aligned.parquet", table, amplitude, phase)
     lost = int((~received).sum())
-    write_json(
-        folder / "csi.json",
-        {
-            "source": str(source),
-            "source_sha256": file_sha256(source),
-            "options": {"fill": fill, "max_gap_s": max_gap_s, "imported": True},
-            "fill_method": fill,
-            "received": int(received.sum()),
-            "lost": lost,
-            "loss_pct": round(100.0 * lost / len(t), 4) if len(t) else 0.0,
-            "filled": int(to_fill.sum()),
-        },
-    )
-    write_json(
-        folder / "aligned.json",
-        {"positions": str(source), "positions_sha256": file_sha256(source), "tolerance_s": None},
-    )
+    sha256 = file_sha256(source)
+    report = {
+        "source": str(source),
+        "source_sha256": sha256,
+        "options": {"fill": fill, "max_gap_s": max_gap_s, "imported": True},
+        "fill_method": fill,
+        "received": int(received.sum()),
+        "lost": lost,
+        "loss_pct": round(100.0 * lost / len(t), 4) if len(t) else 0.0,
+        "filled": int(to_fill.sum()),
+    }
+    summary = {"positions": str(source), "positions_sha256": sha256, "tolerance_s": None}
+    with json_after(folder / "csi.json", report), json_after(folder / "aligned.json", summary):
+        write_csi_table(folder / "aligned.parquet", table, amplitude, phase)
 
 
 def _aligned_scalars(
