@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lofi.cli.types import bounded, non_negative_float, positive_float
 from lofi.csi.choices import FILL_METHODS, MAX_RATE_HZ
-from lofi.stages.paths import INTERIM, PROCESSED, RAW, interim_path
+from lofi.stages.paths import INTERIM, PROCESSED, RAW, interim_path, project_default
 
 
 def add_ingest_commands(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def _cmd_csi(args: argparse.Namespace) -> int:
         max_insert_s=args.max_insert_s,
         clock_jump_s=args.clock_jump_s,
     )
-    out = Path(args.out) if args.out else interim_path(args.session, "csi.parquet")
+    out = Path(args.out) if args.out else interim_path(args.session, "csi.parquet", args.root)
     result = run_csi(args.session, options, out)
     print(format_csi_report(Path(args.session).name, result.report, out, result.report_path))
     return 0
@@ -106,9 +106,11 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
 def _cmd_align(args: argparse.Namespace) -> int:
     from lofi.stages.align import run_align
 
-    csi = Path(args.csi) if args.csi else interim_path(args.session, "csi.parquet")
-    positions = Path(args.positions) if args.positions else interim_path(args.session, "positions.parquet")
-    out = Path(args.out) if args.out else interim_path(args.session, "aligned.parquet")
+    csi = Path(args.csi) if args.csi else interim_path(args.session, "csi.parquet", args.root)
+    positions = (
+        Path(args.positions) if args.positions else interim_path(args.session, "positions.parquet", args.root)
+    )
+    out = Path(args.out) if args.out else interim_path(args.session, "aligned.parquet", args.root)
     s = run_align(args.session, csi, positions, out, args.tolerance_s).summary
     reasons = ", ".join(f"{k} {v:,}" for k, v in s["reasons"].items())
     print(
@@ -194,7 +196,9 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="interim session folders (aligned.parquet, csi.json, aligned.json)",
     )
-    ds.add_argument("--out-dir", default=str(PROCESSED), help="parent folder (default: %(default)s)")
+    ds.add_argument(
+        "--out-dir", default=project_default(PROCESSED), help="parent folder (default: %(default)s)"
+    )
     ds.add_argument(
         "--export-lofi", action="store_true", help="also write wiloc.pkl shaped like the published one"
     )
@@ -232,9 +236,13 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
     )
     imp.add_argument("path", help="folder of CSV logs, or a .pkl file")
     imp.add_argument("--trust-pickle", action="store_true", help="allow loading a pickle you trust")
-    imp.add_argument("--raw-dir", default=str(RAW), help="where CSV sessions go (default: %(default)s)")
     imp.add_argument(
-        "--interim-dir", default=str(INTERIM), help="where pickle data goes (default: %(default)s)"
+        "--raw-dir", default=project_default(RAW), help="where CSV sessions go (default: %(default)s)"
+    )
+    imp.add_argument(
+        "--interim-dir",
+        default=project_default(INTERIM),
+        help="where pickle data goes (default: %(default)s)",
     )
     imp.add_argument(
         "--fill",
