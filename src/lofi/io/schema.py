@@ -94,7 +94,7 @@ CSI_COLUMNS: tuple[Column, ...] = (
     Column("lost", "bool", "", "row inserted for a lost packet (eq. 4)"),
     Column("filled", "bool", "", "lost row whose values were filled"),
     Column("outage", "bool", "", "lost row of a gap longer than max_gap_s (left NaN)"),
-    Column("segment", "int32", "", "continuous stretch; a gap over max_insert_s starts the next"),
+    Column("segment", "int32", "", "continuous stretch; a gap over max_insert_s or a reboot starts the next"),
     *CSI_MATRIX_COLUMNS,
 )
 
