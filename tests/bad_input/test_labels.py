@@ -134,3 +134,21 @@ def test_foot_offset_must_be_a_plausible_number(lofi, labelled, tmp_path, value)
     fitted.write_text(json.dumps(offset))
     lofi("localize", session, *args, "--foot-offset-from", fitted).refused(str(fitted), "foot_offset_m")
     assert not (tmp_path / "p.parquet").exists()
+
+
+def test_align_refuses_csi_or_positions_of_another_session(lofi, labelled, tmp_path):
+    day1, day2 = labelled / "day1", labelled / "day2"
+    for day in (day1, day2):
+        assert lofi("csi", day / "walk", "--out", day / "csi.parquet").code == 0
+        assert lofi("localize", day / "walk", "--detections", day / "detections.parquet",
+                    "--out", day / "positions.parquet").code == 0  # fmt: skip
+    out = tmp_path / "aligned.parquet"
+    mixed_csi = ["--csi", day1 / "csi.parquet", "--positions", day2 / "positions.parquet", "--out", out]
+    lofi("align", day2 / "walk", *mixed_csi).refused(str(day1 / "csi.parquet"), "another csi.csv", "lofi csi")
+    mixed_positions = ["--csi", day2 / "csi.parquet", "--positions", day1 / "positions.parquet", "--out", out]
+    lofi("align", day2 / "walk", *mixed_positions).refused(
+        str(day1 / "positions.parquet"), "another frames.csv"
+    )
+    assert not out.exists() and not out.with_suffix(".json").exists()
+    own = ["--csi", day2 / "csi.parquet", "--positions", day2 / "positions.parquet", "--out", out]
+    assert lofi("align", day2 / "walk", *own).code == 0

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lofi.io.atomic import atomic_open
-from lofi.io.matrix_table import TableFileError, read_matrix_table, write_matrix_table
+from lofi.io.matrix_table import TableFileError, read_matrix_table, to_arrow, write_arrow
 from lofi.io.provenance import with_provenance
 from lofi.io.schema import ALIGNED_COLUMNS, CSI_COLUMNS, CSI_MATRIX_COLUMNS, column_names
 
@@ -43,10 +43,16 @@ def read_table(path: str | os.PathLike[str], what: str = "table") -> pd.DataFram
 
 
 def write_csi_table(
-    path: str | os.PathLike[str], scalars: pd.DataFrame, amplitude: np.ndarray, phase: np.ndarray
+    path: str | os.PathLike[str],
+    scalars: pd.DataFrame,
+    amplitude: np.ndarray,
+    phase: np.ndarray,
+    provenance: dict | None = None,
 ) -> None:
-    """Write a CSI or aligned table (scalar columns in schema order, then amplitude and phase)."""
-    write_matrix_table(path, scalars, {"amplitude": amplitude, "phase": phase})
+    """Write a CSI or aligned table (scalar columns in schema order, then amplitude and phase),
+    with the session it was made from (see :mod:`lofi.io.provenance`)."""
+    table = to_arrow(scalars, {"amplitude": amplitude, "phase": phase})
+    write_arrow(path, table if provenance is None else with_provenance(table, provenance))
 
 
 def read_csi_table(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,9 @@ import pandas as pd
 
 from lofi.csi.align import align_labels, camera_period_s
 from lofi.io.json_report import file_sha256, json_after
-from lofi.io.session import read_session_meta
+from lofi.io.matrix_table import TableFileError
+from lofi.io.provenance import read_provenance
+from lofi.io.session import SESSION_CSI, SESSION_FRAMES, read_session_meta
 from lofi.io.tables import read_csi_table, read_positions, write_csi_table
 
 
@@ -23,6 +25,30 @@ class AlignedSession:
     amplitude: np.ndarray
     phase: np.ndarray
     summary: dict
+    provenance: dict = field(default_factory=dict)
+
+
+def check_inputs_belong(session: Path, csi_path: Path, positions_path: Path) -> dict:
+    """Refuse a ``csi.parquet`` or positions table that another session's files were made from.
+
+    Tables record the SHA-256 of the ``csi.csv`` / ``frames.csv`` they came from
+    (:mod:`lofi.io.provenance`); a table from elsewhere (no record) or a session without that
+    file is not checked. Returns the hashes of this session's files, for the aligned table.
+    """
+    hashes = {}
+    for path, source, key, command in (
+        (csi_path, SESSION_CSI, "csi_csv_sha256", "lofi csi"),
+        (positions_path, SESSION_FRAMES, "frames_csv_sha256", "lofi detect + lofi localize"),
+    ):
+        if not (session / source).is_file():
+            continue
+        hashes[key] = file_sha256(session / source)
+        recorded = (read_provenance(path) or {}).get(key)
+        if recorded is not None and recorded != hashes[key]:
+            raise TableFileError(
+                f"{path}: made from another {source} than {session}'s; run `{command}` for {session}"
+            )
+    return hashes
 
 
 def align_session(
@@ -34,6 +60,7 @@ def align_session(
     (``camera_rate_hz`` of ``session.yaml``, else the median frame interval).
     """
     meta = read_session_meta(session)
+    provenance = check_inputs_belong(Path(session), Path(csi_path), Path(positions_path))
     scalars, amplitude, phase = read_csi_table(csi_path)
     positions = read_positions(positions_path)
     tolerance = camera_period_s(meta.camera_rate_hz, positions) if tolerance_s is None else float(tolerance_s)
@@ -62,7 +89,7 @@ def align_session(
         "reasons": {str(k): int(v) for k, v in reasons.items()},
         "label_dt_abs_p95_ms": _p95_ms(result.label_dt),
     }
-    return AlignedSession(table, amplitude, phase, summary)
+    return AlignedSession(table, amplitude, phase, summary, {**provenance, "session": meta.id})
 
 
 def _p95_ms(label_dt: np.ndarray) -> float | None:
@@ -76,8 +103,9 @@ def write_aligned(out: str | Path, aligned: AlignedSession) -> Path:
     summary_path = out.with_suffix(".json")
     if summary_path == out:
         raise ValueError(f"{out}: the table cannot end in .json: its summary is written beside it as .json")
+    provenance = {**aligned.provenance, "written_by": "lofi align"}
     with json_after(summary_path, aligned.summary):
-        write_csi_table(out, aligned.table, aligned.amplitude, aligned.phase)
+        write_csi_table(out, aligned.table, aligned.amplitude, aligned.phase, provenance)
     return summary_path
 
 

@@ -75,8 +75,9 @@ def write_completed(out: str | Path, completed: CompletedCsi, report: dict) -> P
     report_path = out.with_suffix(".json")
     if report_path == out:
         raise ValueError(f"{out}: the table cannot end in .json: its report is written beside it as .json")
+    provenance = {"csi_csv_sha256": report["source_sha256"], "written_by": "lofi csi"}
     with json_after(report_path, report):
-        write_csi_table(out, completed.table, completed.amplitude, completed.phase)
+        write_csi_table(out, completed.table, completed.amplitude, completed.phase, provenance)
     return report_path
 
 
