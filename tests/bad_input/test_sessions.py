@@ -36,6 +36,13 @@ def test_simulate_never_deletes_files_it_did_not_write(lofi, tmp_path):
     assert (folder / "csi.csv").is_file() and (folder / "truth" / "frames.parquet").is_file()
 
 
+def test_simulate_fills_a_folder_of_empty_folders(lofi, tmp_path):
+    """Snakemake creates an output's folders (``truth/``) before the job runs."""
+    (tmp_path / "s" / "truth").mkdir(parents=True)
+    assert lofi("simulate", "--subject", "S1", "--seconds", "1", "--out", tmp_path / "s", "--quiet").code == 0
+    assert (tmp_path / "s" / "truth" / "pings.parquet").is_file()
+
+
 def test_simulate_replaces_its_own_earlier_output(lofi, simulated, tmp_path):
     again = tmp_path / "walk"
     shutil.copytree(simulated, again)

@@ -101,7 +101,8 @@ def session_folder(out_dir: str | os.PathLike[str], command: str, force: bool = 
 def _check_replaceable(out: Path, command: str, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise SessionFolderError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and written_by(out) != command and not force:
+    holds_files = out.is_dir() and any(not p.is_dir() for p in out.rglob("*"))  # empty folders: ours to fill
+    if holds_files and written_by(out) != command and not force:
         raise SessionFolderError(
             f"{out}: the folder exists and was not written by `{command}`; nothing was changed. Choose "
             "a new folder, or pass --force to write the session's files into it (other files stay)"
