@@ -15,7 +15,7 @@ from lofi.cli.options import (
     detector_choice,
     refine_options,
 )
-from lofi.cli.types import bounded, positive_int
+from lofi.cli.types import IMGSZ, bounded, non_negative_int, positive_int
 from lofi.stages.paths import DEFAULT_FOOT_OFFSET, DEFAULT_WEIGHTS, RESULTS, interim_path, project_default
 
 #: A foot-point offset (m): the shoe edge is ~0.2 m from the body centre; a metre is surely a typo.
@@ -149,13 +149,13 @@ def _add_train_detector(sub: argparse._SubParsersAction) -> None:
         default=project_default(DEFAULT_WEIGHTS),
         help="ONNX weights file, *.onnx (default: %(default)s)",
     )
-    tr.add_argument("--epochs", type=int, default=30, help="epochs (default: 30)")
-    tr.add_argument("--imgsz", type=int, default=320, help="image size in px (default: 320)")
-    tr.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
+    tr.add_argument("--epochs", type=positive_int, default=30, help="epochs (default: 30)")
+    tr.add_argument("--imgsz", type=IMGSZ, default=320, help="image size in px, 32..4096 (default: 320)")
+    tr.add_argument("--batch", type=positive_int, default=4, help="batch size (default: 4)")
     tr.add_argument(
-        "--frames-per-session", type=int, default=50, help="frames sampled per session (default: 50)"
+        "--frames-per-session", type=positive_int, default=50, help="frames sampled per session (default: 50)"
     )
-    tr.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    tr.add_argument("--seed", type=non_negative_int, default=0, help="seed, >= 0 (default: 0)")
     tr.add_argument("--device", default="cpu", help="cpu, 0, cuda:0 (default: cpu)")
     tr.set_defaults(func=_cmd_train_detector)
 

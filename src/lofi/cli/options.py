@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from lofi.cli.types import IMGSZ
 from lofi.stages.paths import DEFAULT_FOOT_OFFSET, DEFAULT_WEIGHTS, project_default
 from lofi.vision.choices import DETECTORS, FOOT_POINTS
 
@@ -46,7 +47,7 @@ def add_yolo(parser: argparse.ArgumentParser, device: bool = True) -> None:
     )
     parser.add_argument("--trust-weights", action="store_true", help=TRUST_WEIGHTS_HELP)
     parser.add_argument(
-        "--imgsz", type=int, default=320, help="YOLO inference size in px (default: %(default)s)"
+        "--imgsz", type=IMGSZ, default=320, help="YOLO inference size in px, 32..4096 (default: %(default)s)"
     )
     if device:
         parser.add_argument(
