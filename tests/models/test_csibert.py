@@ -1,0 +1,81 @@
+"""CSI-BERT: masked-frame recovery, the mask token, and loading a pre-trained encoder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lofi.models import CSIBert, build_model, load_encoder, masked_recovery_loss, random_frame_mask
+
+SMALL = {"hidden": 32, "layers": 2, "heads": 4, "intermediate": 64, "dropout": 0.0}
+
+
+def test_recover_returns_frames_of_the_input_shape():
+    model = build_model("csibert", **SMALL)
+    x = torch.randn(3, 100, 52)
+    mask = random_frame_mask(3, 100, generator=torch.Generator().manual_seed(1))
+    assert model.recover(x, mask).shape == x.shape
+    assert model.recover(x, None).shape == x.shape
+
+
+def test_masked_frames_are_never_read():
+    model = build_model("csibert", **SMALL).eval()
+    x = torch.randn(2, 30, 52)
+    mask = torch.zeros(2, 30, dtype=torch.bool)
+    mask[:, 10:14] = True
+    lost = x.clone()
+    lost[mask] = float("nan")  # lost packets
+    with torch.no_grad():
+        assert torch.equal(model.recover(lost, mask), model.recover(x, mask))
+        filled = model.fill(lost, mask)
+        assert torch.isfinite(filled).all() and torch.equal(filled[~mask], x[~mask])
+        assert torch.isfinite(model(lost, mask)["xy"]).all()
+
+
+def test_the_mask_ratio_is_drawn_per_window():
+    mask = random_frame_mask(500, 100, generator=torch.Generator().manual_seed(0))
+    share = mask.float().mean(dim=1)
+    assert share.min() >= 0.1 and share.max() <= 0.7
+    assert 0.35 < share.mean() < 0.45
+
+
+def test_a_few_steps_of_pretraining_lower_the_recovery_loss():
+    model = build_model("csibert", **SMALL)
+    x = torch.sin(torch.linspace(0, 6, 40))[None, :, None] * torch.linspace(0.5, 1.5, 52)
+    x = x.expand(4, 40, 52)
+    mask = random_frame_mask(4, 40, generator=torch.Generator().manual_seed(2))
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(25):
+        optimiser.zero_grad()
+        loss = masked_recovery_loss(model.recover(x, mask), x, mask)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_a_pretrained_encoder_loads_into_a_fresh_model():
+    pretrained = CSIBert(**SMALL)
+    model = CSIBert(**SMALL)
+    assert load_encoder(model, pretrained.state_dict()) == ["encoder", "recovery"]
+    for key, value in pretrained.encoder.state_dict().items():
+        assert torch.equal(model.encoder.state_dict()[key], value)
+    assert not torch.equal(model.head.xy.weight, pretrained.head.xy.weight)  # the head stays fresh
+    lightning = {"state_dict": {f"model.encoder.{k}": v for k, v in pretrained.encoder.state_dict().items()}}
+    assert load_encoder(model, lightning) == ["encoder"]
+
+
+def test_another_models_checkpoint_is_refused_naming_keys():
+    model = CSIBert(**SMALL)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    named = r"no CSI-BERT encoder.*missing keys \[.*mask_token.*unexpected keys \[head\.logits"
+    with pytest.raises(ValueError, match=named):
+        load_encoder(model, build_model("gru").state_dict())
+    with pytest.raises(ValueError, match=r"unexpected keys \[transformer\.layers\.2\."):
+        load_encoder(model, CSIBert(**{**SMALL, "layers": 3}).state_dict())
+    with pytest.raises(ValueError, match=r"mis-shaped \[.*mask_token \(16,\) != \(32,\)"):
+        load_encoder(model, CSIBert(**{**SMALL, "hidden": 16}).state_dict())
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+    with pytest.raises(TypeError, match="CSIBert"):
+        load_encoder(build_model("gru"), model.state_dict())
