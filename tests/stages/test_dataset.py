@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lofi.io.dataset_store import DatasetError, load_dataset
@@ -56,3 +59,30 @@ def test_lofi_export_has_the_published_shape(two_sessions, tmp_path):
     unlabelled = ~data.frames["label_valid"].to_numpy()[rows]
     assert (np.array(first["x"])[unlabelled] == -1000).all()
     assert np.all(np.array(first["x"])[~unlabelled] != -1000)
+
+
+def test_truth_is_nan_without_truth_and_taken_from_an_aligned_table_that_has_it(two_sessions, tmp_path):
+    manifest = build_dataset("demo", [SessionInputs.from_folder(f) for f in two_sessions], tmp_path / "demo")
+    data = load_dataset(tmp_path / "demo")
+    assert manifest["columns"][-2:] == ["x_true", "y_true"]
+    assert np.isnan(data.frames[["x_true", "y_true"]].to_numpy()).all()
+    assert all(e["sources"]["truth"] is None and e["truth_rows"] == 0 for e in manifest["sessions"])
+    folder = tmp_path / "with_truth"
+    shutil.copytree(two_sessions[0], folder)
+    table = pq.read_table(folder / "aligned.parquet")
+    x = np.linspace(0.0, 1.0, table.num_rows)
+    table = table.append_column("x_true", pa.array(x)).append_column("y_true", pa.array(2 * x))
+    pq.write_table(table, folder / "aligned.parquet")
+    manifest = build_dataset("t", [SessionInputs.from_folder(folder)], tmp_path / "t")
+    frames = load_dataset(tmp_path / "t").frames
+    assert manifest["sessions"][0]["sources"]["truth"] == "aligned"
+    np.testing.assert_array_equal(frames["x_true"], x)
+    np.testing.assert_array_equal(frames["y_true"], 2 * x)
+
+
+def test_an_older_data_set_without_truth_columns_reads_with_nan(two_sessions, tmp_path):
+    build_dataset("demo", [SessionInputs.from_folder(f) for f in two_sessions], tmp_path / "demo")
+    frames_file = tmp_path / "demo" / "frames.parquet"
+    pq.write_table(pq.read_table(frames_file).drop_columns(["x_true", "y_true"]), frames_file)
+    frames = load_dataset(tmp_path / "demo").frames
+    assert frames["x_true"].dtype == np.float64 and np.isnan(frames["y_true"]).all()

@@ -17,6 +17,7 @@ from lofi import __version__
 from lofi.cli.ingest import add_ingest_commands
 from lofi.cli.labels import add_label_commands
 from lofi.cli.sessions import add_session_commands
+from lofi.cli.train import add_train_commands
 from lofi.stages.paths import ProjectPath
 
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_session_commands(sub)
     add_label_commands(sub)
     add_ingest_commands(sub)
+    add_train_commands(sub)
     return parser
 
 

@@ -4,7 +4,8 @@
 (session, then time) with ``amplitude`` and ``phase`` as fixed-size list columns,
 so training reads two contiguous ``rows x 52`` arrays and slices windows by row
 range. ``manifest.json`` explains each session (rows, subject, loss, labels,
-sources); :mod:`lofi.stages.dataset` builds it.
+sources); :mod:`lofi.stages.dataset` builds it. The optional truth columns ``x_true,
+y_true`` (:data:`lofi.io.schema.TRUTH_COLUMNS`) read back as NaN from a data set without them.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ import pyarrow.parquet as pq
 
 from lofi.io.json_report import JsonFileError, json_after, read_json
 from lofi.io.matrix_table import TableFileError, read_matrix_table, write_arrow
+from lofi.io.schema import TRUTH_COLUMNS, column_names
 from lofi.io.tables import ALIGNED_SCALARS, MATRICES
 
 FRAMES_FILE = "frames.parquet"
 MANIFEST_FILE = "manifest.json"
+#: Optional truth columns of ``frames.parquet`` (m; NaN where unknown).
+TRUTH = column_names(TRUTH_COLUMNS)
 
 
 class DatasetError(ValueError):
@@ -82,7 +86,10 @@ class Dataset:
 
 
 def load_dataset(path: str | os.PathLike[str]) -> Dataset:
-    """Load ``data/processed/<name>/`` (the folder holding manifest.json and frames.parquet)."""
+    """Load ``data/processed/<name>/`` (the folder holding manifest.json and frames.parquet).
+
+    ``frames`` always has the truth columns ``x_true, y_true`` (float64, NaN if the data set has none).
+    """
     folder = Path(path)
     try:
         manifest = read_json(folder / MANIFEST_FILE, "build it with `lofi dataset`")
@@ -92,4 +99,6 @@ def load_dataset(path: str | os.PathLike[str]) -> Dataset:
     if len(frames) != manifest.get("rows"):
         raise DatasetError(f"{folder}: manifest says {manifest.get('rows')} rows, frames has {len(frames)}")
     frames["seq"] = frames["seq"].astype("Int64")
+    for name in TRUTH:
+        frames[name] = frames[name].astype(np.float64) if name in frames else np.full(len(frames), np.nan)
     return Dataset(frames, matrices["amplitude"], matrices["phase"], manifest)

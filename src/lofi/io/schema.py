@@ -116,6 +116,14 @@ ALIGNED_COLUMNS: tuple[Column, ...] = (
     Column("session", "string", "", "session id"),
 )
 
+#: Optional columns of a data set's ``frames.parquet`` (after the aligned columns): the true
+#: position at each CSI row, known for synthetic sessions only; for evaluation, never a model
+#: input. A data set without them (older format) reads back with NaN.
+TRUTH_COLUMNS: tuple[Column, ...] = (
+    Column("x_true", "float64", "m", "true x at the row's CSI instant, region frame (NaN: unknown)"),
+    Column("y_true", "float64", "m", "true y at the row's CSI instant, region frame (NaN: unknown)"),
+)
+
 
 def column_names(columns: tuple[Column, ...]) -> tuple[str, ...]:
     """Names of a schema's columns, in order."""

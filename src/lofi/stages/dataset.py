@@ -3,6 +3,11 @@
 ``manifest.json`` explains each session: where its rows are, its subject, loss,
 fill method, label coverage and why rows lack labels, the usable training
 windows, and the hashes of the sources and settings it was made from.
+
+``frames.parquet`` also carries ``x_true, y_true`` (m): the true position at each row, for
+evaluation only. They come from the aligned table when it has them, else from the raw
+session's ``truth/pings.parquet`` (synthetic sessions; found beside the ``csi.csv`` named in
+``csi.json``'s ``source``, matched as :mod:`lofi.data.truth` describes), else NaN.
 """
 
 from __future__ import annotations
@@ -16,12 +21,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lofi import __version__
+from lofi.data.truth import PING_COLUMNS, truth_at_rows
 from lofi.data.windows import WINDOW_FRAMES, usable_windows
-from lofi.io.dataset_store import FRAMES_FILE, DatasetError, load_dataset, read_aligned_arrow, write_dataset
+from lofi.io.dataset_store import (
+    FRAMES_FILE,
+    TRUTH,
+    DatasetError,
+    load_dataset,
+    read_aligned_arrow,
+    write_dataset,
+)
 from lofi.io.json_report import JsonFileError, file_sha256, read_json
 from lofi.io.lofi_pickles import export_wiloc
+from lofi.io.session import TRUTH_PINGS
 
 SUBCARRIERS = [*range(-26, 0), *range(1, 27)]
 #: Keys a data set reads from each session's reports, and what each must hold.
@@ -96,7 +111,9 @@ def build_dataset(name: str, sessions: list[SessionInputs], out_dir: str | Path)
     for inputs in sessions:
         table = read_aligned_arrow(inputs.aligned, len(SUBCARRIERS))
         _check_same_schema(table, tables[0] if tables else table, inputs.aligned)
-        entries.append(_session_entry(table, inputs, start))
+        entry = _session_entry(table, inputs, start)
+        table = _with_truth(table, inputs, entry)
+        entries.append(entry)
         tables.append(table)
         start += len(table)
     _check_unique([e["session"] for e in entries])
@@ -167,6 +184,52 @@ def _session_entry(table: pa.Table, inputs: SessionInputs, start: int) -> dict:
         },
         "config_hash": _config_hash(report.get("options", {}), inputs.align_summary.get("tolerance_s")),
     }
+
+
+def _with_truth(table: pa.Table, inputs: SessionInputs, entry: dict) -> pa.Table:
+    """``table`` with ``x_true, y_true`` appended (NaN where unknown); notes their source in ``entry``."""
+    x, y, source = _aligned_truth(inputs.aligned, table.num_rows)
+    if source is None:
+        x, y, source = _pings_truth(table, inputs.csi_report)
+    entry["sources"]["truth"] = source
+    entry["truth_rows"] = int(np.count_nonzero(np.isfinite(x) & np.isfinite(y)))
+    return table.append_column(TRUTH[0], pa.array(x, pa.float64())).append_column(
+        TRUTH[1], pa.array(y, pa.float64())
+    )
+
+
+def _aligned_truth(path: Path, rows: int) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """The aligned table's own truth columns, if it has both (source ``aligned``)."""
+    if not set(TRUTH) <= set(pq.read_schema(path).names):
+        return np.full(rows, np.nan), np.full(rows, np.nan), None
+    truth = pq.read_table(path, columns=list(TRUTH))
+    x, y = (truth.column(c).to_numpy().astype(np.float64) for c in TRUTH)
+    return x, y, "aligned"
+
+
+def _pings_truth(table: pa.Table, csi_report: dict) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Truth from the raw session's ``truth/pings.parquet``; all NaN (source None) if absent or unusable."""
+    nan = np.full(table.num_rows, np.nan)
+    path = Path(str(csi_report.get("source", ""))).parent / TRUTH_PINGS
+    try:
+        if not path.is_file():
+            return nan, nan.copy(), None
+        names = pq.read_schema(path).names
+        pings = pq.read_table(path, columns=[c for c in (*PING_COLUMNS, "t_host") if c in names])
+    except (OSError, pa.ArrowException):
+        return nan, nan.copy(), None
+    if not set(PING_COLUMNS) <= set(pings.column_names):
+        return nan, nan.copy(), None
+    rows = table.select(["t_device", "lost", "segment", "t_host_raw"]).to_pandas()
+    columns = {c: pings.column(c).to_numpy(zero_copy_only=False) for c in pings.column_names}
+    x, y = truth_at_rows(
+        rows["t_device"].to_numpy(np.float64),
+        rows["lost"].to_numpy(bool),
+        rows["segment"].to_numpy(),
+        rows["t_host_raw"].to_numpy(np.float64),
+        columns,
+    )
+    return x, y, (str(path) if np.isfinite(x).any() else None)
 
 
 def _config_hash(options: dict, tolerance_s: float | None) -> str:

@@ -1,0 +1,31 @@
+"""``lofi mlflow-init``: create the MLflow store and experiment once, before training runs fan out."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_train_commands(sub: argparse._SubParsersAction) -> None:
+    """Register mlflow-init (training itself runs as ``python -m lofi.train``, configured by Hydra)."""
+    init = sub.add_parser(
+        "mlflow-init",
+        help="create the MLflow store (sqlite:///mlflow.db) and experiment before parallel runs",
+        description=(
+            "Create the MLflow tracking store and the experiment if they do not exist. Parallel runs "
+            "that create a fresh SQLite store at once race on its tables; run this once upstream. "
+            "Training runs: python -m lofi.train experiment=table2_lstm."
+        ),
+    )
+    init.add_argument(
+        "--uri", help="tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<root>/mlflow.db)"
+    )
+    init.add_argument("--experiment", default="lofi-table2", help="experiment name (default: %(default)s)")
+    init.set_defaults(func=_cmd_mlflow_init)
+
+
+def _cmd_mlflow_init(args: argparse.Namespace) -> int:
+    from lofi.train.tracking import init_store, tracking_uri
+
+    uri = args.uri or tracking_uri(args.root)
+    print(f"{uri}: experiment {args.experiment!r} has id {init_store(uri, args.experiment)}")
+    return 0
