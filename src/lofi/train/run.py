@@ -92,7 +92,6 @@ def _fit_network(cfg: DictConfig, dm: CsiDataModule, model, out: Path, logger) -
         callbacks=[checkpoint, stopping],
         logger=logger,
         default_root_dir=out,
-        enable_progress_bar=False,
         enable_model_summary=False,
     )
     trainer.fit(module, datamodule=dm)
