@@ -6,6 +6,7 @@ rule dataset:
         aligned=interim_files(WALKS, "aligned.parquet"),
         csi_reports=interim_files(WALKS, "csi.json"),
         summaries=interim_files(WALKS, "aligned.json"),
+        truth=raw_files(WALKS, "truth/pings.parquet"),  # x_true, y_true (evaluation only)
     output:
         frames=f"{DATASET_DIR}/frames.parquet",
         manifest=f"{DATASET_DIR}/manifest.json",
