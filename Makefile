@@ -44,6 +44,7 @@ bench: $(STAMP) ## Run the benchmarks and print measured figures
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_labels.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_train.py
 
 reproduce: $(STAMP) ## Run the whole pipeline (snakemake --cores $(CORES))
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
