@@ -25,6 +25,7 @@ import numpy as np
 
 from lofi.io.atomic import atomic_open
 from lofi.io.dataset_store import Dataset
+from lofi.io.tables import MAX_ABS_FLOOR_M
 
 PAD = -1000.0
 _ALLOWED_GLOBALS = {
@@ -101,8 +102,8 @@ def _check_records(data: object, path: Path) -> list[dict]:
 
 #: Subcarriers per row in the published pickles (LLTF -26..-1, +1..+26).
 SUBCARRIERS = 52
-#: Largest |x|, |y| (m) of a published label (as :data:`lofi.io.tables.MAX_ABS_FLOOR_M`).
-MAX_ABS_LABEL_M = 1000.0
+#: Largest |x|, |y| (m) of a published label: the same bound as for any positions table.
+MAX_ABS_LABEL_M = MAX_ABS_FLOOR_M
 _WRAP_US = float(1 << 32)
 
 

@@ -34,13 +34,6 @@ def to_arrow(scalars: pd.DataFrame, matrices: Mapping[str, np.ndarray]) -> pa.Ta
     return table.replace_schema_metadata(None)
 
 
-def write_matrix_table(
-    path: str | os.PathLike[str], scalars: pd.DataFrame, matrices: Mapping[str, np.ndarray]
-) -> None:
-    """Write scalars + matrix columns to a parquet file atomically (zstd-compressed)."""
-    write_arrow(path, to_arrow(scalars, matrices))
-
-
 def write_arrow(path: str | os.PathLike[str], table: pa.Table, row_group_size: int | None = None) -> None:
     """Write an arrow table atomically: zstd, dictionary encoding for text columns only.
 
@@ -54,7 +47,7 @@ def write_arrow(path: str | os.PathLike[str], table: pa.Table, row_group_size: i
 def read_matrix_table(
     path: str | os.PathLike[str], matrix_columns: tuple[str, ...], required: tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Read a table written by :func:`write_matrix_table`: scalars as a DataFrame, matrices as arrays."""
+    """Read a table of scalars and :func:`to_arrow` matrix columns: a DataFrame and arrays."""
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as err:

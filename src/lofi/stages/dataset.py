@@ -34,11 +34,12 @@ from lofi.io.dataset_store import (
     read_aligned_arrow,
     write_dataset,
 )
+from lofi.io.esp32.layouts import LLTF_USEFUL
 from lofi.io.json_report import JsonFileError, file_sha256, read_json
 from lofi.io.lofi_pickles import export_wiloc
 from lofi.io.session import TRUTH_PINGS
 
-SUBCARRIERS = [*range(-26, 0), *range(1, 27)]
+SUBCARRIERS = LLTF_USEFUL.tolist()  # the 52 LLTF subcarriers the data set holds, -26..-1, +1..+26
 #: Keys a data set reads from each session's reports, and what each must hold.
 CSI_REPORT_KEYS = {
     "source": "text",

@@ -156,15 +156,19 @@ def import_pickle(
         raise LofiImportError(f"{path}: the pickle holds no records")
     records = [to_record(raw, index, str(path)) for index, raw in enumerate(raws)]
     names = unique_ids([f"{prefix}_{record.people}" for record in records])
-    folders = []
+    folders, sha256 = [], file_sha256(path)
     for record, name in zip(records, names, strict=True):
         folder = Path(interim_root) / name
-        _write_record(record, folder, path, fill, max_gap_s)
+        _write_record(record, folder, (path, sha256), fill, max_gap_s)
         folders.append(folder)
     return folders
 
 
-def _write_record(record: PublishedRecord, folder: Path, source: Path, fill: str, max_gap_s: float) -> None:
+def _write_record(
+    record: PublishedRecord, folder: Path, source: tuple[Path, str], fill: str, max_gap_s: float
+) -> None:
+    """One person's interim folder; ``source`` is the pickle and its SHA-256 (hashed once per import)."""
+    source, sha256 = source
     t = record.t_device_s
     received = np.isfinite(record.amplitude).all(axis=1)
     to_fill = rows_in_short_gaps(t, received, max_gap_s) if fill != "none" else np.zeros(len(t), bool)
@@ -172,7 +176,6 @@ def _write_record(record: PublishedRecord, folder: Path, source: Path, fill: str
     phase = fill_rows(t, record.phase, received, to_fill, fill)
     table = _aligned_scalars(record, folder.name, received, to_fill)
     lost = int((~received).sum())
-    sha256 = file_sha256(source)
     report = {
         "source": str(source),
         "source_sha256": sha256,
