@@ -42,7 +42,6 @@ def bounded(
 
 positive_float = bounded(float, 0.0, low_open=True)
 non_negative_float = bounded(float, 0.0)
-finite_float = bounded(float)
 positive_int = bounded(int, 1)
 non_negative_int = bounded(int, 0)
 #: YOLO image sizes (px): ultralytics rounds to a multiple of 32; past 4096 px no webcam frame reaches.

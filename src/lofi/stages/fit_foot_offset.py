@@ -52,11 +52,22 @@ def run_fit_foot_offset(
     progress: bool = True,
 ) -> FootCorrection:
     """Fit the correction on ``sessions`` and write it to ``out`` (JSON)."""
+    correction = fit_correction(sessions, detector, foot_point, refine, progress)
+    write_foot_correction(out, correction)
+    return correction
+
+
+def fit_correction(
+    sessions: list[Path],
+    detector: DetectorChoice,
+    foot_point: str,
+    refine: FootRefineOptions | None,
+    progress: bool = True,
+) -> FootCorrection:
+    """The foot-point correction (offset rounded to the mm) fitted on ``sessions``, with its provenance."""
     offset = fitted_foot_offset(
         [StudySession.load(s) for s in sessions], detector, progress, foot_point, refine
     )
-    correction = FootCorrection(
+    return FootCorrection(
         round(offset, 3), foot_point, detector.name, [str(p) for p in sessions], refine is not None
     )
-    write_foot_correction(out, correction)
-    return correction

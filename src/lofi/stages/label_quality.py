@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lofi.io.foot_correction import FootCorrection, read_foot_correction
+from lofi.io.foot_correction import read_foot_correction
 from lofi.io.tables import read_table
 from lofi.io.video import read_video_frames
 from lofi.report.label_quality import (
@@ -28,7 +28,7 @@ from lofi.report.label_quality import (
     write_report,
 )
 from lofi.stages.detect import DetectorChoice
-from lofi.stages.fit_foot_offset import fitted_foot_offset
+from lofi.stages.fit_foot_offset import fit_correction
 from lofi.stages.study import Evaluated, StudySession, detect_for_study, evaluate
 from lofi.vision.foot_refine import FootRefineOptions
 from lofi.vision.localize import localize
@@ -76,12 +76,8 @@ def correction_fitted_on(
     progress: bool,
 ) -> Correction:
     """A correction fitted here on ``sessions`` (other people than the evaluated ones)."""
-    studied = [StudySession.load(s) for s in sessions]
-    offset = round(fitted_foot_offset(studied, detector, progress, foot_point, refine), 3)
-    note = FootCorrection(
-        offset, foot_point, detector.name, [str(p) for p in sessions], refine is not None
-    ).note()
-    return Correction(foot_point, offset, refine, note)
+    fitted = fit_correction(sessions, detector, foot_point, refine, progress)
+    return Correction(foot_point, fitted.foot_offset_m, refine, fitted.note())
 
 
 def run_label_quality(
