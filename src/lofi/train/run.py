@@ -101,7 +101,7 @@ def _fit_network(cfg: DictConfig, dm: CsiDataModule, model, out: Path, logger) -
     best = checkpoint.best_model_score
     return (
         module.test_outputs,
-        int(trainer.current_epoch) + 1,
+        int(trainer.fit_loop.epoch_progress.current.completed),
         float(best) if best is not None else float("nan"),
     )
 
