@@ -59,6 +59,25 @@ def test_windows_hold_the_rows_they_name(synthetic_set):
         np.testing.assert_allclose(xy.numpy(), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize(("view", "extra"), [("series", ("phase", "rssi")), ("correlation", ("rssi",))])
+@pytest.mark.parametrize("normalize", ["window", "global", "none"])
+def test_a_batch_built_at_once_equals_its_windows_one_by_one(synthetic_set, view, extra, normalize):
+    """The DataLoader's vectorised batches hold exactly what each window gives on its own."""
+    dm = _module(synthetic_set, view=view, extra=extra, normalize=normalize, batch_size=8)
+    dataset = dm.datasets["train"]
+    sampler = dm.train_sampler()
+    batch = next(iter(dm.train_dataloader()))
+    src = dataset.source
+    for k, i in enumerate(sampler.indices(0)[:8]):
+        rows = slice(int(dataset.starts[i]), int(dataset.starts[i]) + 100)
+        alone = dataset.features(src.amplitude[rows], src.phase[rows], src.rssi[rows])  # one 2-D window
+        np.testing.assert_allclose(batch["x"][k].numpy(), alone, rtol=1e-5, atol=1e-5)
+        item = dataset[int(i)]
+        for key in KEYS:
+            np.testing.assert_array_equal(batch[key][k].numpy(), item[key].numpy())
+    assert dataset[0]["start"].shape == () and dataset[0]["x"].shape == dm.input_shape
+
+
 def test_training_draws_are_reproducible_for_a_seed_and_differ_between_epochs(synthetic_set):
     loader = _module(synthetic_set, seed=7).train_dataloader()
     first, second = _starts(loader), _starts(loader)

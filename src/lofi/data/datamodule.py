@@ -125,18 +125,43 @@ class WindowDataset(Dataset):
 
     def inputs(self, i: int) -> np.ndarray:
         """Model input of window ``i`` (float32, :meth:`FeatureSpec.shape`)."""
-        rows = slice(int(self.starts[i]), int(self.starts[i]) + self.length)
+        return self.batch_inputs(np.asarray([i]))[0]
+
+    def batch_inputs(self, indices: np.ndarray) -> np.ndarray:
+        """Model inputs of the windows ``indices`` (float32, (B, *shape)), built in one go.
+
+        The rows of every window are gathered with one fancy index (a copy, never a view of
+        the source) and the features computed on the whole (B, length, 52) block.
+        """
+        rows = self.starts[np.asarray(indices, dtype=np.int64)][:, None] + np.arange(self.length)
         extra = self.features.extra
         phase = self.source.phase[rows] if "phase" in extra else None
         rssi = self.source.rssi[rows] if "rssi" in extra else None
         x = self.features(self.source.amplitude[rows], phase, rssi)
-        return np.require(x, np.float32, ["C", "O"])  # its own copy: never a view of the source
+        return np.require(x, np.float32, ["C", "W"])
+
+    def batch(self, indices: Sequence[int] | np.ndarray) -> dict[str, torch.Tensor]:
+        """The windows ``indices`` as one batch (the dict of the module docstring)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        batch = {"x": torch.from_numpy(self.batch_inputs(indices))}
+        for key, values in self.targets.items():
+            batch[key] = torch.from_numpy(np.ascontiguousarray(values[indices]))
+        return batch
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        """A whole batch at once (the DataLoader calls this; see :func:`collate_windows`)."""
+        return self.batch(indices)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        item = {"x": torch.from_numpy(self.inputs(i))}
-        for key, values in self.targets.items():
-            item[key] = torch.as_tensor(values[i])
-        return item
+        return {key: value[0] for key, value in self.batch([i]).items()}
+
+
+def collate_windows(batch: dict[str, torch.Tensor] | list) -> dict[str, torch.Tensor]:
+    """DataLoader ``collate_fn``: a batch from :meth:`WindowDataset.__getitems__` is already whole;
+    a list of items (another dataset's) goes through torch's default collation."""
+    if isinstance(batch, dict):
+        return batch
+    return torch.utils.data.default_collate(batch)
 
 
 class EpochSampler(Sampler[int]):
@@ -341,6 +366,7 @@ class CsiDataModule(pl.LightningDataModule):
             batch_size=self.batch_size,
             sampler=sampler,
             shuffle=False,
+            collate_fn=collate_windows,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )

@@ -21,7 +21,7 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lofi.data.datamodule import CsiDataModule
+from lofi.data.datamodule import CsiDataModule, WindowDataset
 from lofi.io.json_report import file_sha256, write_json
 from lofi.io.tables import write_table
 from lofi.models import INPUT_VIEW, build_model, count_parameters
@@ -118,10 +118,9 @@ def _fit_baseline(dm: CsiDataModule, model) -> dict:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _stack(dataset) -> dict[str, torch.Tensor]:
-    loader = torch.utils.data.DataLoader(dataset, batch_size=4096, shuffle=False)
-    batches = list(loader)
-    return {k: torch.cat([b[k] for b in batches]) for k in batches[0]}
+def _stack(dataset: WindowDataset) -> dict[str, torch.Tensor]:
+    """Every window of ``dataset`` as one batch."""
+    return dataset.batch(np.arange(len(dataset)))
 
 
 def _logger(cfg: DictConfig):
