@@ -334,3 +334,36 @@ def test_a_report_that_cannot_be_written_leaves_no_table(lofi, tmp_path):
     (tmp_path / "out" / "csi.json").mkdir(parents=True)  # the report's name is taken by a folder
     lofi("csi", session, "--out", tmp_path / "out" / "csi.parquet").refused("csi.json", "is a folder")
     assert outputs(tmp_path / "out") == ["csi.json"] and not (tmp_path / "out" / "csi.parquet").exists()
+
+
+# -- the CSI-BERT fill needs a real recovery file -------------------------------------------
+
+
+def _lightning_like_checkpoint(path: Path) -> Path:
+    """A checkpoint of another model (a state dict under 'state_dict', as Lightning writes)."""
+    import torch
+
+    torch.save({"state_dict": {"model.conv.weight": torch.zeros(2, 2)}, "epoch": 3}, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "fragments"),
+    [
+        ("none", ["--fill csibert needs --checkpoint"]),
+        ("missing", ["no such CSI-BERT recovery file"]),
+        ("other", ["not a CSI-BERT recovery file", "format None"]),
+        ("garbage", ["not a CSI-BERT recovery file readable without running code"]),
+        ("with_linear", ["--checkpoint is only used by --fill csibert"]),
+    ],
+)
+def test_a_csibert_fill_without_a_usable_recovery_file_is_refused(lofi, tmp_path, case, fragments):
+    session = make_session(tmp_path / "walk")
+    paths = {"missing": tmp_path / "nope.pt", "other": _lightning_like_checkpoint(tmp_path / "cnn.ckpt"),
+             "garbage": tmp_path / "garbage.pt", "with_linear": tmp_path / "nope.pt"}  # fmt: skip
+    paths["garbage"].write_bytes(RANDOM_BYTES)
+    fill = ["--fill", "linear" if case == "with_linear" else "csibert"]
+    checkpoint = [] if case == "none" else ["--checkpoint", paths[case]]
+    result = lofi("csi", session, *fill, *checkpoint, "--out", tmp_path / "out" / "csi.parquet")
+    result.refused(*fragments, *([str(paths[case])] if case in ("missing", "other", "garbage") else []))
+    assert outputs(tmp_path / "out") == []

@@ -69,3 +69,41 @@ def test_import_lofi_refuses_untrusted_pickles(tmp_path, capsys):
     ]
     assert main(args) == 0
     assert (tmp_path / "i" / "lofi_p" / "aligned.parquet").is_file()
+
+
+def _recovery_file(path):
+    """An (untrained) CSI-BERT recovery file of the ESP32's 52 amplitudes."""
+    import torch
+
+    from lofi.io.recovery_checkpoint import RecoveryCheckpoint, save_recovery_checkpoint
+    from lofi.models.csibert import CSIBert
+
+    options = {"hidden": 16, "layers": 1, "heads": 2, "intermediate": 32}
+    torch.manual_seed(0)
+    model = CSIBert(n_features=52, **options)
+    return save_recovery_checkpoint(path, RecoveryCheckpoint(model.state_dict(), options, 52, 100, "window"))
+
+
+def test_csibert_fill_recovers_only_the_lost_amplitudes(tmp_path, capsys):
+    import pandas as pd
+
+    from lofi.io.tables import read_csi_table
+
+    interim = make_interim(tmp_path, "S2", seconds=10.0)
+    raw, out = tmp_path / "raw" / interim.name, tmp_path / "cli"
+    checkpoint = _recovery_file(tmp_path / "csibert_recovery.pt")
+    assert main(["csi", str(raw), "--out", str(out / "linear.parquet")]) == 0
+    args = ["csi", str(raw), "--fill", "csibert", "--checkpoint", str(checkpoint)]
+    assert main([*args, "--out", str(out / "csibert.parquet")]) == 0
+    assert "recovered by CSI-BERT" in capsys.readouterr().out
+    report = json.loads((out / "csibert.json").read_text())
+    assert report["fill_method"] == "csibert" and len(report["checkpoint_sha256"]) == 64
+    table, amplitude, phase = read_csi_table(out / "csibert.parquet")
+    linear_table, linear_amplitude, linear_phase = read_csi_table(out / "linear.parquet")
+    filled = table["filled"].to_numpy()
+    assert filled.sum() == report["filled"] > 0
+    np.testing.assert_array_equal(amplitude[~filled], linear_amplitude[~filled])
+    assert not np.allclose(amplitude[filled], linear_amplitude[filled])
+    assert np.isfinite(amplitude[filled]).all()
+    np.testing.assert_array_equal(phase, linear_phase)  # phase: linear in both
+    pd.testing.assert_frame_equal(table, linear_table)

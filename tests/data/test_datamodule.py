@@ -13,7 +13,7 @@ from lofi.data.datamodule import CsiDataModule, EpochSampler
 from lofi.data.regions import region_index
 from lofi.io.dataset_store import DatasetError, load_dataset
 
-KEYS = {"x", "xy", "region2", "region4", "region6", "xy_true", "session", "start"}
+KEYS = {"x", "xy", "region2", "region4", "region6", "xy_true", "session", "start", "received"}
 
 
 def _module(folder, **options) -> CsiDataModule:

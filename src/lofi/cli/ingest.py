@@ -30,7 +30,7 @@ def _cmd_csi(args: argparse.Namespace) -> int:
         clock_jump_s=args.clock_jump_s,
     )
     out = Path(args.out) if args.out else interim_path(args.session, "csi.parquet", args.root)
-    result = run_csi(args.session, options, out)
+    result = run_csi(args.session, options, out, args.checkpoint)
     print(format_csi_report(Path(args.session).name, result.report, out, result.report_path))
     return 0
 
@@ -57,6 +57,8 @@ def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> 
         )
     else:
         lines.append(f"  no host timestamps: the CSI cannot be aligned to video; report {report_path}")
+    if r.get("fill_detail"):
+        lines.append(f"  {r['fill_detail']}")
     return "\n".join(lines)
 
 
@@ -73,7 +75,17 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
     )
     csi.add_argument("session", help="raw session folder (csi.csv, session.yaml)")
     csi.add_argument(
-        "--fill", choices=FILL_METHODS, default="linear", help="gap filling (default: %(default)s)"
+        "--fill",
+        choices=FILL_METHODS,
+        default="linear",
+        help="gap filling (default: %(default)s); csibert recovers the amplitude with a pre-trained "
+        "CSI-BERT (--checkpoint) and fills phase and RSSI linearly",
+    )
+    csi.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="CSI-BERT recovery file for --fill csibert: csibert_recovery.pt of a "
+        "`python -m lofi.train experiment=csibert_pretrain` run (read without running pickled code)",
     )
     csi.add_argument(
         "--rate-hz",

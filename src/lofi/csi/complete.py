@@ -31,7 +31,7 @@ import pandas as pd
 
 from lofi.csi.choices import MAX_RATE_HZ
 from lofi.csi.clock import ClockFit, fit_host_clock, repair_clocks
-from lofi.csi.fill import fill_rows
+from lofi.csi.fill import AmplitudeFiller, FillMethodUnavailableError, fill_rows
 from lofi.csi.loss import estimate_rate_hz, missing_per_gap
 from lofi.csi.phase import sanitize_phase_by_subcarrier
 from lofi.io.esp32.reader import CsiLog
@@ -94,6 +94,7 @@ class CompletionReport:
     outages: int = 0
     segments: int = 1
     fill_method: str = ""
+    fill_detail: str = ""
     host_fit: dict | None = None
 
     @property
@@ -118,9 +119,19 @@ class CompletedCsi:
     report: CompletionReport
 
 
-def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> CompletedCsi:
-    """Complete a parsed CSI log (see the module docstring for the steps)."""
+def complete_csi(
+    log: CsiLog, options: CompletionOptions | None = None, amplitude_filler: AmplitudeFiller | None = None
+) -> CompletedCsi:
+    """Complete a parsed CSI log (see the module docstring for the steps).
+
+    ``fill="csibert"`` needs ``amplitude_filler`` (a pre-trained CSI-BERT): it recovers the
+    amplitude of the filled rows; phase and RSSI are filled linearly.
+    """
     options = options or CompletionOptions()
+    if options.fill == "csibert" and amplitude_filler is None:
+        raise FillMethodUnavailableError(
+            "fill method 'csibert' needs a pre-trained CSI-BERT: pass --checkpoint csibert_recovery.pt"
+        )
     report = CompletionReport(rows_read=len(log.table), fill_method=options.fill)
     table, csi = log.table.reset_index(drop=True), log.csi
     dropped: Counter = Counter()
@@ -148,7 +159,7 @@ def complete_csi(log: CsiLog, options: CompletionOptions | None = None) -> Compl
     grid = _insert_lost(t_device, segment, report, options, log.report.source)
     fit = fit_host_clock(t_device, t_host)
     report.host_fit = _fit_summary(fit)
-    return _assemble(table, csi, t_host_raw, grid, fit, log, report, options)
+    return _assemble(table, csi, t_host_raw, grid, fit, log, report, options, amplitude_filler)
 
 
 def _ping_rows(table: pd.DataFrame, dropped: Counter) -> np.ndarray:
@@ -314,6 +325,7 @@ def _assemble(
     log: CsiLog,
     report: CompletionReport,
     options: CompletionOptions,
+    amplitude_filler: AmplitudeFiller | None = None,
 ) -> CompletedCsi:
     n = grid.n_rows
     subcarriers = subcarrier_numbers(log.subcarriers)
@@ -323,10 +335,18 @@ def _assemble(
     phase = _spread(sanitize_phase_by_subcarrier(csi, subcarriers).T, grid.received_at, received)
     rssi = _spread(table["rssi"].to_numpy(np.float32), grid.received_at, received)
     to_fill = ~received & ~grid.outage if options.fill != "none" else np.zeros(n, dtype=bool)
-    amplitude = fill_rows(grid.t_device, amplitude, received, to_fill, options.fill, copy=False)
-    phase = fill_rows(grid.t_device, phase, received, to_fill, options.fill, copy=False)
-    rssi = fill_rows(grid.t_device, rssi, received, to_fill, options.fill, copy=False)
+    method = "linear" if options.fill == "csibert" else options.fill  # csibert: linear, then recovered
+    amplitude = fill_rows(grid.t_device, amplitude, received, to_fill, method, copy=False)
+    phase = fill_rows(grid.t_device, phase, received, to_fill, method, copy=False)
+    rssi = fill_rows(grid.t_device, rssi, received, to_fill, method, copy=False)
     report.filled = int(to_fill.sum())
+    if options.fill == "csibert" and to_fill.any():
+        result = amplitude_filler.fill(amplitude, to_fill, received, grid.segment)
+        amplitude = result.amplitude
+        report.fill_detail = (
+            f"amplitude recovered by CSI-BERT ({result.fallback_rows} row(s) kept the linear fill); "
+            "phase and RSSI filled linearly"
+        )
     raw_host = _spread(t_host_raw, grid.received_at, received)
     seq = _seq_column(table, grid.received_at, received)
     scalars = pd.DataFrame(

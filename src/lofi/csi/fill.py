@@ -7,6 +7,9 @@ outage stays NaN instead of being bridged across seconds.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import numpy as np
 
 from lofi.csi.choices import FILL_METHODS
@@ -14,6 +17,25 @@ from lofi.csi.choices import FILL_METHODS
 
 class FillMethodUnavailableError(ValueError):
     """The requested fill method cannot run (e.g. CSI-BERT without a trained checkpoint)."""
+
+
+@dataclass
+class FillResult:
+    """Filled amplitudes (rows x S, float32) and how many rows kept their fallback value."""
+
+    amplitude: np.ndarray
+    fallback_rows: int
+
+
+class AmplitudeFiller(Protocol):
+    """A learned amplitude fill (CSI-BERT: :class:`lofi.models.recovery.CsiBertFiller`)."""
+
+    def fill(
+        self, amplitude: np.ndarray, fill: np.ndarray, received: np.ndarray, runs: np.ndarray
+    ) -> FillResult:
+        """``amplitude`` (rows x S, fallback values in ``fill`` rows) with the ``fill`` rows recovered;
+        ``runs`` (one id per row) separates segments, which a window must not span."""
+        ...
 
 
 def fill_rows(
@@ -39,8 +61,9 @@ def fill_rows(
         raise ValueError(f"unknown fill method {method!r}; choose one of {', '.join(FILL_METHODS)}")
     if method == "csibert":
         raise FillMethodUnavailableError(
-            "fill method 'csibert' needs a trained CSI-BERT checkpoint; none is available yet "
-            "(CSI-BERT is trained by the model-training stage). Use linear, spline or none."
+            "fill method 'csibert' needs a pre-trained CSI-BERT (an AmplitudeFiller): "
+            "`lofi csi --fill csibert --checkpoint csibert_recovery.pt`; fill_rows itself does "
+            "linear, spline and none"
         )
     out = np.array(values, dtype=np.float32, copy=True if copy else None)
     if method == "none" or not fill.any() or received.sum() < 2:

@@ -21,6 +21,7 @@ key         dtype    shape and meaning
 ``xy_true`` float32  (B, 2) true position by the same rule as the label (NaN: no truth)
 ``session`` int64    (B,) index into :attr:`CsiDataModule.session_names`
 ``start``   int64    (B,) data-set row of the window's first row
+``received`` bool    (B, length) rows measured (False: a lost packet the csi stage filled)
 =========== ======== ================================================================
 """
 
@@ -58,7 +59,8 @@ class WindowSource:
     """The data set's per-row arrays, loaded once: CSI (rows x 52), RSSI, labels, truth, session.
 
     ``amplitude`` and ``phase`` are float32 (rows x 52), ``rssi`` float32 (rows,) in dBm,
-    ``xy`` and ``xy_true`` float64 (rows x 2) in m, ``session`` int64 (rows,).
+    ``xy`` and ``xy_true`` float64 (rows x 2) in m, ``session`` int64 (rows,), ``received``
+    bool (rows,): the packet was measured, not filled.
     """
 
     amplitude: np.ndarray
@@ -67,6 +69,7 @@ class WindowSource:
     xy: np.ndarray
     xy_true: np.ndarray
     session: np.ndarray
+    received: np.ndarray
 
     @classmethod
     def from_dataset(cls, data: StoredDataset, session: np.ndarray) -> WindowSource:
@@ -83,6 +86,7 @@ class WindowSource:
             xy=np.stack([column("x_m"), column("y_m")], axis=1),
             xy_true=np.stack([column("x_true"), column("y_true")], axis=1),
             session=np.asarray(session, dtype=np.int64),
+            received=~frames["lost"].to_numpy(bool),
         )
 
 
@@ -146,6 +150,8 @@ class WindowDataset(Dataset):
         batch = {"x": torch.from_numpy(self.batch_inputs(indices))}
         for key, values in self.targets.items():
             batch[key] = torch.from_numpy(np.ascontiguousarray(values[indices]))
+        rows = self.starts[indices][:, None] + np.arange(self.length)
+        batch["received"] = torch.from_numpy(self.source.received[rows])
         return batch
 
     def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
@@ -296,6 +302,33 @@ class CsiDataModule(pl.LightningDataModule):
     def num_windows(self) -> dict[str, int]:
         """Windows per split: training candidates (every usable start), fixed val and test windows."""
         return {part: len(self.datasets[part]) if part in self.datasets else 0 for part in PARTS}
+
+    @property
+    def source(self) -> WindowSource:
+        """The loaded per-row arrays (after :meth:`setup`)."""
+        self.setup()
+        return self._source
+
+    @property
+    def runs(self) -> np.ndarray:
+        """Run id per row (int64): a session's segment; no window spans two runs."""
+        self.setup()
+        return self._runs
+
+    def part_rows(self, part: str) -> np.ndarray:
+        """Boolean mask of the rows of ``part`` (train, val or test)."""
+        self.setup()
+        return self.windows.part_rows(check_choice("part", part, PARTS))
+
+    def windows_of(self, source: WindowSource, part: str) -> WindowDataset:
+        """The fixed windows of ``part`` read from another ``source`` with the same rows
+        (e.g. the CSI with frames hidden and re-filled)."""
+        self.setup()
+        if len(source.amplitude) != len(self._source.amplitude):
+            raise ValueError(
+                f"source has {len(source.amplitude)} rows, the data set {len(self._source.amplitude)}"
+            )
+        return self._windows(source, self.datasets[part].starts)
 
     def setup(self, stage: str | None = None) -> None:
         """Load the data set, split it and build the three window sets (once; later calls do nothing)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lofi.csi.choices import MAX_RATE_HZ
 from lofi.csi.complete import CompletedCsi, CompletionOptions, complete_csi
+from lofi.csi.fill import FillMethodUnavailableError
 from lofi.io.esp32.reader import read_csi_log
 from lofi.io.json_report import file_sha256, json_after
 from lofi.io.session import SessionFileError, read_session_meta, session_csi_path
@@ -39,23 +40,51 @@ def session_rate_hz(session: str | Path) -> float | None:
     return rate
 
 
-def complete_session_csi(session: str | Path, options: CompletionOptions) -> tuple[CompletedCsi, dict]:
+def csibert_filler(checkpoint: str | Path | None, fill: str):
+    """The CSI-BERT filler of a recovery file (``fill="csibert"``), else None.
+
+    Raises:
+        FillMethodUnavailableError: csibert without a checkpoint.
+        RecoveryCheckpointError: the file is not a usable CSI-BERT recovery file.
+        ValueError: a checkpoint given with another fill method (it would be ignored).
+    """
+    if fill != "csibert":
+        if checkpoint is not None:
+            raise ValueError(f"--checkpoint is only used by --fill csibert, not --fill {fill}")
+        return None
+    if checkpoint is None:
+        raise FillMethodUnavailableError(
+            "--fill csibert needs --checkpoint PATH: the csibert_recovery.pt of a "
+            "`python -m lofi.train experiment=csibert_pretrain` run"
+        )
+    from lofi.io.recovery_checkpoint import load_recovery_checkpoint  # torch: only when asked for
+    from lofi.models.recovery import CsiBertFiller
+
+    return CsiBertFiller.from_checkpoint(load_recovery_checkpoint(checkpoint), str(checkpoint))
+
+
+def complete_session_csi(
+    session: str | Path, options: CompletionOptions, checkpoint: str | Path | None = None
+) -> tuple[CompletedCsi, dict]:
     """Read and complete a session's CSI log (or a bare CSV).
 
     The ping rate f2 is ``options.rate_hz`` when given, else ``csi_rate_hz`` of the
-    session's ``session.yaml``, else estimated by the library. Returns the completed
-    CSI and a JSON-ready report (reader counts + completion counts).
+    session's ``session.yaml``, else estimated by the library. ``checkpoint``: the
+    CSI-BERT recovery file of ``fill="csibert"``. Returns the completed CSI and a
+    JSON-ready report (reader counts + completion counts).
     """
     csv = session_csi_path(session)
+    filler = csibert_filler(checkpoint, options.fill)
     if options.rate_hz is None and Path(session).is_dir():
         options = replace(options, rate_hz=session_rate_hz(session))
     log = read_csi_log(csv)
-    completed = complete_csi(log, options)
+    completed = complete_csi(log, options, filler)
     read = log.report
     report = {
         "source": str(csv),
         "source_sha256": file_sha256(csv),
         "options": asdict(options),
+        **({"checkpoint": str(checkpoint), "checkpoint_sha256": file_sha256(checkpoint)} if filler else {}),
         "layout": read.layout,
         "lines_skipped": read.skipped,
         "lines_skipped_by_reason": read.skipped_by_reason,
@@ -81,8 +110,13 @@ def write_completed(out: str | Path, completed: CompletedCsi, report: dict) -> P
     return report_path
 
 
-def run_csi(session: str | Path, options: CompletionOptions, out: str | Path) -> CsiStageResult:
-    """Complete ``session``'s CSI and write ``out`` (parquet) and its ``.json`` report."""
-    completed, report = complete_session_csi(session, options)
+def run_csi(
+    session: str | Path, options: CompletionOptions, out: str | Path, checkpoint: str | Path | None = None
+) -> CsiStageResult:
+    """Complete ``session``'s CSI and write ``out`` (parquet) and its ``.json`` report.
+
+    ``checkpoint``: the CSI-BERT recovery file that ``fill="csibert"`` needs.
+    """
+    completed, report = complete_session_csi(session, options, checkpoint)
     report_path = write_completed(out, completed, report)
     return CsiStageResult(completed, report, Path(out), report_path)

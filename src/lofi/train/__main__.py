@@ -1,8 +1,14 @@
-"""``python -m lofi.train experiment=table2_lstm``: one Hydra-configured run (``--multirun`` sweeps)."""
+"""``python -m lofi.train experiment=table2_lstm``: one Hydra-configured run (``--multirun`` sweeps).
+
+With ``hparams_search=optuna`` the Optuna sweeper runs trials and minimises the value this
+returns: ``cfg.optimized_metric`` of the run's metrics (``val/best_loss`` by default).
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import sys
 from pathlib import Path
 
 import hydra
@@ -12,21 +18,52 @@ ROOT = Path(__file__).resolve().parents[3]
 CONF = str(ROOT / "conf")
 os.environ.setdefault("LOFI_ROOT", str(ROOT))  # paths resolve from the project, not the working directory
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+#: What a sweeper minimises when the config names no ``optimized_metric``: never a test number.
+DEFAULT_METRIC = "val/best_loss"
 
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="train")
 def main(cfg: DictConfig) -> float:
-    """Run ``cfg``; returns the best validation loss, the only number a sweeper may choose by."""
+    """Run ``cfg``; returns ``metrics[cfg.optimized_metric]`` (default the best validation loss)."""
     from lofi.train.run import train
 
-    metrics = train(cfg)
-    print(
-        f"{metrics['experiment']} seed {metrics['seed']}: test error {metrics['test/err_mean']:.3f} m "
-        f"(vs truth {metrics.get('test/err_true_mean', float('nan')):.3f} m), "
-        f"acc6 {metrics['test/acc6']:.3f}, "
-        f"{metrics['parameters']:,} parameters, {metrics['epochs']} epochs, {metrics['train_seconds']:.0f} s"
+    try:
+        metrics = train(cfg)
+    except (ValueError, OSError) as err:  # bad data, config or checkpoint: one clear line, exit 2
+        print(f"lofi.train: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(summary_line(metrics))
+    return optimized_value(metrics, cfg.get("optimized_metric") or DEFAULT_METRIC)
+
+
+def optimized_value(metrics: dict, key: str) -> float:
+    """``metrics[key]`` as a float (NaN stays NaN: Optuna marks such a trial failed)."""
+    if key not in metrics:
+        known = ", ".join(sorted(metrics))
+        raise KeyError(f"optimized_metric {key!r} is not among the run's metrics: {known}")
+    value = metrics[key]
+    return float("nan") if value is None else float(value)
+
+
+def summary_line(metrics: dict) -> str:
+    """One line for the console; metrics a run lacks (pre-training has no test/acc6) print as nan."""
+    nan = math.nan
+    if metrics.get("task") == "pretrain":
+        maes = ", ".join(f"{k.removeprefix('recovery/')} {v:.3f}" for k, v in metrics.items() if "/mae_" in k)
+        return (
+            f"{metrics.get('experiment')} seed {metrics.get('seed')}: test recovery MSE "
+            f"{metrics.get('test/loss', nan):.4f} (standardised); amplitude MAE of hidden frames: {maes}; "
+            f"{metrics.get('epochs', 0)} epochs, {metrics.get('train_seconds', nan):.0f} s -> "
+            f"{metrics.get('recovery_file')}"
+        )
+    return (
+        f"{metrics.get('experiment')} seed {metrics.get('seed')}: "
+        f"test error {metrics.get('test/err_mean', nan):.3f} m "
+        f"(vs truth {metrics.get('test/err_true_mean', nan):.3f} m), "
+        f"acc6 {metrics.get('test/acc6', nan):.3f}, "
+        f"{metrics.get('parameters', 0):,} parameters, {metrics.get('epochs', 0)} epochs, "
+        f"{metrics.get('train_seconds', nan):.0f} s"
     )
-    return float(metrics["val/best_loss"])
 
 
 if __name__ == "__main__":

@@ -8,10 +8,6 @@ with a tracking URI, logs the run to MLflow.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import resource
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,11 +18,22 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lofi.data.datamodule import CsiDataModule, WindowDataset
-from lofi.io.json_report import file_sha256, write_json
+from lofi.io.json_report import write_json
+from lofi.io.recovery_checkpoint import RecoveryCheckpointError, load_recovery_checkpoint
 from lofi.io.tables import write_table
-from lofi.models import INPUT_VIEW, build_model, count_parameters
+from lofi.models import INPUT_VIEW, MODELS, build_model
+from lofi.models.csibert import load_encoder
+from lofi.models.recovery import CsiBertFiller
 from lofi.train.module import LocalizationModule, collect, window_metrics
-from lofi.train.tracking import init_store, log_run
+from lofi.train.outputs import json_ready, mlflow_logger, run_facts
+from lofi.train.pretrain_run import pretrain
+from lofi.train.progress import EpochLog
+from lofi.train.reference_protocol import ReferenceProtocol
+from lofi.train.robustness import robustness
+from lofi.train.tracking import log_run
+
+#: ``task``: what a run trains (pretrain: CSI-BERT masked-frame recovery, no localisation).
+TASKS = ("multitask", "regression", "classify", "pretrain")
 
 
 def train(cfg: DictConfig) -> dict:
@@ -34,19 +41,30 @@ def train(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
     pl.seed_everything(int(cfg.seed), workers=True)
     torch.set_num_threads(int(cfg.trainer.get("threads", 2)))
-    name = str(cfg.model.name)
+    name = check_model_config(cfg)
     dm = datamodule(cfg, INPUT_VIEW[name])
     dm.setup()
     model = build_model(name, in_channels=_channels(dm), **OmegaConf.to_container(cfg.model.options))
-    logger = _logger(cfg)
+    if cfg.model.get("pretrained"):
+        load_pretrained(model, cfg.model.pretrained, dm)
+    filler = _recovery_filler(cfg)
+    if cfg.task == "pretrain":
+        return pretrain(cfg, dm, model, out)
+    logger = mlflow_logger(cfg)
     start = time.perf_counter()
+    protocol = ReferenceProtocol(int(cfg.seed)) if cfg.get("paper_protocol") else None
     if getattr(model, "trainable", True):
-        joined, epochs, best_val = _fit_network(cfg, dm, model, out, logger)
+        joined, epochs, best_val = _fit_network(cfg, dm, model, out, logger, protocol)
     else:
         joined, epochs, best_val = _fit_baseline(dm, model), 0, float("nan")
+        if protocol:  # no epochs: one evaluation of the fitted baseline on epoch 0's draw
+            protocol.evaluate(model, dm.datasets["test"], epoch=0)
     seconds = time.perf_counter() - start
     metrics = {f"test/{k}": v for k, v in window_metrics(joined).items()} | {"val/best_loss": best_val}
-    metrics |= _run_facts(cfg, dm, model, seconds, epochs)
+    metrics |= run_facts(cfg, dm, model, seconds, epochs)
+    metrics |= protocol.summary() if protocol else {}  # paper/*: the reference code's way, labelled
+    if filler is not None:
+        metrics |= robustness(cfg, dm, model, filler)
     _write_outputs(out, metrics, joined, dm)
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
@@ -54,6 +72,54 @@ def train(cfg: DictConfig) -> dict:
                 "git_commit": metrics["git_commit"]}  # fmt: skip
         log_run(logger, cfg, metrics, out, tags)
     return metrics
+
+
+def check_model_config(cfg: DictConfig) -> str:
+    """The model name, after checking the model settings that need no data (clear errors first)."""
+    name = str(cfg.model.name).lower()
+    if name not in MODELS:
+        raise ValueError(f"model.name={cfg.model.name!r} is not a model; known models: {', '.join(MODELS)}")
+    if cfg.task not in TASKS:
+        raise ValueError(f"task={cfg.task!r}: expected one of {', '.join(TASKS)}")
+    if cfg.task == "pretrain" and name != "csibert":
+        raise ValueError(f"task=pretrain (masked-frame recovery) is for model=csibert, not model={name}")
+    pretrained = cfg.model.get("pretrained")
+    if pretrained and name != "csibert":
+        raise ValueError(f"model.pretrained is a CSI-BERT recovery file; model={name} cannot start from it")
+    if pretrained and not Path(str(pretrained)).is_file():
+        raise ValueError(
+            f"model.pretrained={pretrained}: no such file (run experiment=csibert_pretrain first)"
+        )
+    return name
+
+
+def load_pretrained(model, path: str | Path, dm: CsiDataModule) -> None:
+    """Start ``model`` (a CSIBert) from a pre-training run's ``csibert_recovery.pt``.
+
+    Raises:
+        RecoveryCheckpointError: not a recovery file, pre-trained on other inputs or with
+            another normalisation, or an encoder of another size.
+    """
+    checkpoint = load_recovery_checkpoint(path)
+    width = dm.input_shape[-1]
+    if checkpoint.n_features != width or checkpoint.normalize != dm.normalize:
+        raise RecoveryCheckpointError(
+            f"{path}: pre-trained on {checkpoint.n_features} values per frame with normalize="
+            f"{checkpoint.normalize}, but this run reads {width} with data.normalize={dm.normalize}: "
+            "pre-train with the same data settings"
+        )
+    try:
+        load_encoder(model, checkpoint.state_dict)
+    except ValueError as err:
+        raise RecoveryCheckpointError(f"{path}: {err}") from err
+
+
+def _recovery_filler(cfg: DictConfig):
+    """The CSI-BERT filler of ``recovery_eval.checkpoint`` (None when unset)."""
+    path = (cfg.get("recovery_eval") or {}).get("checkpoint")
+    if not path:
+        return None
+    return CsiBertFiller.from_checkpoint(load_recovery_checkpoint(path), str(path))
 
 
 def datamodule(cfg: DictConfig, view: str) -> CsiDataModule:
@@ -69,8 +135,12 @@ def _channels(dm: CsiDataModule) -> int:
     return shape[0] if dm.view == "correlation" else shape[-1] // 52
 
 
-def _fit_network(cfg: DictConfig, dm: CsiDataModule, model, out: Path, logger) -> tuple[dict, int, float]:
+def _fit_network(
+    cfg: DictConfig, dm: CsiDataModule, model, out: Path, logger, protocol: ReferenceProtocol | None = None
+) -> tuple[dict, int, float]:
     """Train with Lightning; test once at the checkpoint with the lowest validation loss.
+
+    ``protocol`` (``paper_protocol``) also scores the reference's test draws after each epoch.
 
     Returns the test windows' outputs, the epochs run and that best validation loss.
     """
@@ -89,7 +159,7 @@ def _fit_network(cfg: DictConfig, dm: CsiDataModule, model, out: Path, logger) -
     trainer_cfg = {k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "threads"}
     trainer = pl.Trainer(
         **trainer_cfg,
-        callbacks=[checkpoint, stopping],
+        callbacks=[checkpoint, stopping, EpochLog(), *([protocol] if protocol else [])],
         logger=logger,
         default_root_dir=out,
         enable_model_summary=False,
@@ -123,56 +193,6 @@ def _stack(dataset: WindowDataset) -> dict[str, torch.Tensor]:
     return dataset.batch(np.arange(len(dataset)))
 
 
-def _logger(cfg: DictConfig):
-    uri = cfg.logger.get("tracking_uri")
-    if not uri:
-        return False
-    from pytorch_lightning.loggers import MLFlowLogger
-
-    init_store(str(uri), str(cfg.logger.experiment))
-    run_name = f"{cfg.experiment_name}-seed{cfg.seed}"
-    return MLFlowLogger(experiment_name=str(cfg.logger.experiment), tracking_uri=str(uri), run_name=run_name)
-
-
-def _run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs: int) -> dict:
-    """Everything but the test metrics: model, split, sizes, time, memory, commit, config hash."""
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    resolved.get("paths", {}).pop("output_dir", None)
-    config_text = json.dumps(resolved, sort_keys=True, default=str)
-    windows = dm.num_windows
-    return {
-        "model": str(cfg.model.name),
-        "experiment": str(cfg.experiment_name),
-        "seed": int(cfg.seed),
-        "task": str(cfg.task),
-        "split": dm.split,
-        "normalize": dm.normalize,
-        "windows": windows,
-        "parameters": count_parameters(model),
-        "epochs": epochs,
-        "train_seconds": round(seconds, 2),
-        "peak_memory_mb": _peak_memory_mb(),
-        "peak_memory_kind": "cuda max_memory_allocated" if torch.cuda.is_available() else "peak RSS (CPU)",
-        "git_commit": _git_commit(),
-        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest()[:16],
-        "dataset_sha256": file_sha256(dm.data_dir / "manifest.json")[:16],
-    }
-
-
-def _peak_memory_mb() -> float:
-    if torch.cuda.is_available():
-        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _git_commit() -> str:
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except OSError:
-        return "unknown"
-    return result.stdout.strip() or "unknown"
-
-
 def _write_outputs(out: Path, metrics: dict, joined: dict, dm: CsiDataModule) -> None:
     """``metrics.json`` and ``predictions.parquet`` (one row per test window)."""
     names = np.asarray(dm.session_names, dtype=object)
@@ -190,8 +210,4 @@ def _write_outputs(out: Path, metrics: dict, joined: dict, dm: CsiDataModule) ->
         }
     )
     write_table(out / "predictions.parquet", table)
-    write_json(out / "metrics.json", _json_ready(metrics))
-
-
-def _json_ready(metrics: dict) -> dict:
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()}
+    write_json(out / "metrics.json", json_ready(metrics))

@@ -20,6 +20,15 @@ def tracking_uri(root: str | Path = ".") -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
 
 
+def artifact_location(uri: str) -> str | None:
+    """Artifacts of a SQLite store go beside it (``mlartifacts/``), never to ./mlruns of whatever
+    folder a run starts in; other stores (a tracking server) choose their own."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    return (Path(uri[len(prefix) :]).resolve().parent / "mlartifacts").as_uri()
+
+
 def init_store(uri: str, experiment: str = DEFAULT_EXPERIMENT) -> str:
     """Create the store (its tables) and the experiment if missing; returns the experiment id."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -27,7 +36,9 @@ def init_store(uri: str, experiment: str = DEFAULT_EXPERIMENT) -> str:
 
     client = MlflowClient(tracking_uri=uri)
     found = client.get_experiment_by_name(experiment)
-    return found.experiment_id if found else client.create_experiment(experiment)
+    if found:
+        return found.experiment_id
+    return client.create_experiment(experiment, artifact_location=artifact_location(uri))
 
 
 def flat_params(cfg: DictConfig) -> dict[str, str]:
@@ -54,6 +65,6 @@ def log_run(logger, cfg: DictConfig, metrics: dict, out: Path, tags: dict[str, s
     numbers = [Metric(k, float(v), 0, 0) for k, v in metrics.items() if isinstance(v, int | float) and v == v]
     client.log_batch(run_id, metrics=numbers, params=params, tags=[RunTag(k, v) for k, v in tags.items()])
     for path in sorted(out.rglob("*")):
-        if path.is_file() and path.suffix in (".json", ".parquet", ".yaml", ".ckpt", ".png"):
+        if path.is_file() and path.suffix in (".json", ".parquet", ".yaml", ".ckpt", ".pt", ".png"):
             folder = path.parent.relative_to(out)
             client.log_artifact(run_id, str(path), artifact_path=None if folder == Path(".") else str(folder))

@@ -1,0 +1,109 @@
+"""``task: pretrain``: pre-train CSI-BERT by masked-frame recovery and write ``csibert_recovery.pt``.
+
+Checkpoint and early stopping on the validation recovery loss; one test at the best
+checkpoint. ``metrics.json`` holds the test recovery loss and MAE (standardised units)
+and the amplitude MAE (int8 units) of CSI-BERT, linear and spline fill on bursts of
+received test frames hidden for the purpose (:func:`lofi.train.recovery_eval.recovery_errors`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from lofi.data.datamodule import CsiDataModule
+from lofi.io.json_report import write_json
+from lofi.io.recovery_checkpoint import RecoveryCheckpoint, load_recovery_checkpoint, save_recovery_checkpoint
+from lofi.models.csibert import CSIBert
+from lofi.models.recovery import CsiBertFiller
+from lofi.train.outputs import json_ready, mlflow_logger, run_facts
+from lofi.train.pretrain import PretrainModule
+from lofi.train.progress import EpochLog
+from lofi.train.recovery_eval import mean_bursts, recovery_errors
+from lofi.train.tracking import log_run
+
+RECOVERY_FILE = "csibert_recovery.pt"
+
+
+def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> dict:
+    """Pre-train ``model`` on ``dm``'s training windows; returns the metrics written to metrics.json."""
+    if dm.normalize not in ("window", "global") or dm.view != "series" or dm.extra:
+        raise ValueError(
+            "CSI-BERT pre-training reads amplitude series standardised per window or globally: "
+            f"got data.normalize={dm.normalize}, view={dm.view}, extra={list(dm.extra)}"
+        )
+    options = cfg.get("pretrain") or {}
+    adversarial = float(options.get("adversarial_weight", 0.0))
+    trainer_cfg = {k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "threads"}
+    clip = trainer_cfg.pop("gradient_clip_val", None) if adversarial > 0 else None  # manual optimisation
+    module = PretrainModule(
+        model, float(cfg.model.lr), float(cfg.model.weight_decay),
+        tuple(options.get("mask_ratio", (0.1, 0.7))), adversarial, clip, int(cfg.seed),
+    )  # fmt: skip
+    logger = mlflow_logger(cfg)
+    start = time.perf_counter()
+    epochs, best, tested = _fit(cfg, dm, module, trainer_cfg, out, logger)
+    seconds = time.perf_counter() - start
+    path = save_recovery_checkpoint(out / RECOVERY_FILE, _recovery_checkpoint(cfg, dm, model, best))
+    filler = CsiBertFiller.from_checkpoint(load_recovery_checkpoint(path), str(path))
+    evaluation = cfg.get("recovery_eval") or {}
+    metrics = tested | {"val/best_loss": best}
+    share, bursts = float(evaluation.get("hide_share", 0.2)), mean_bursts(evaluation)
+    metrics |= recovery_errors(dm.source, dm.part_rows("test"), dm.runs, filler, share, bursts, int(cfg.seed))
+    metrics |= run_facts(cfg, dm, model, seconds, epochs) | {"recovery_file": str(path)}
+    write_json(out / "metrics.json", json_ready(metrics))
+    OmegaConf.save(cfg, out / "config.yaml", resolve=True)
+    if logger:
+        tags = {"model": "csibert", "task": "pretrain", "split": dm.split,
+                "dataset_sha256": metrics["dataset_sha256"], "git_commit": metrics["git_commit"]}  # fmt: skip
+        log_run(logger, cfg, metrics, out, tags)
+    return metrics
+
+
+def _fit(cfg, dm, module, trainer_cfg: dict, out: Path, logger) -> tuple[int, float, dict]:
+    """Fit, then test at the best checkpoint; returns epochs run, best val loss, test metrics."""
+    checkpoint = pl.callbacks.ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        monitor="val/loss",
+        mode="min",
+        filename="best",
+        auto_insert_metric_name=False,
+    )
+    stopping = pl.callbacks.EarlyStopping(
+        monitor="val/loss", mode="min", patience=int(cfg.callbacks.patience)
+    )
+    trainer = pl.Trainer(
+        **trainer_cfg, callbacks=[checkpoint, stopping, EpochLog()], logger=logger, default_root_dir=out,
+        enable_model_summary=False,
+    )  # fmt: skip
+    trainer.fit(module, datamodule=dm)
+    trainer.test(
+        module, datamodule=dm, ckpt_path="best" if checkpoint.best_model_path else None, verbose=False
+    )
+    tested = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    best = checkpoint.best_model_score
+    epochs = int(trainer.fit_loop.epoch_progress.current.completed)
+    return epochs, float(best) if best is not None else float("nan"), tested
+
+
+def _recovery_checkpoint(
+    cfg: DictConfig, dm: CsiDataModule, model: CSIBert, best: float
+) -> RecoveryCheckpoint:
+    """The recovery file's contents: weights, options, window length and the standardisation."""
+    stats = dm.features.stats or {}
+    amplitude = stats.get("amplitude") if dm.normalize == "global" else None
+    empty = torch.zeros(0)
+    return RecoveryCheckpoint(
+        state_dict=model.state_dict(),
+        options=OmegaConf.to_container(cfg.model.options, resolve=True),
+        n_features=model.encoder.n_features,
+        length=dm.length,
+        normalize=dm.normalize,
+        mean=torch.from_numpy(amplitude.mean) if amplitude else empty,
+        std=torch.from_numpy(amplitude.std) if amplitude else empty,
+        source={"data_dir": str(dm.data_dir), "split": dm.split, "seed": int(cfg.seed), "val_loss": best},
+    )

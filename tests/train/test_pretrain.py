@@ -1,0 +1,122 @@
+"""CSI-BERT pre-training, fine-tuning from it, the recovery comparison and the downstream effect."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lofi.data.datamodule import CsiDataModule
+from lofi.io.recovery_checkpoint import RecoveryCheckpointError, load_recovery_checkpoint
+from lofi.models import build_model
+from lofi.train.recovery_eval import bursty_hide, refill
+from lofi.train.run import train
+from tests.train.test_train import config, tiny_dataset  # noqa: F401  (fixture)
+
+SMALL = ["+model.options.hidden=32", "+model.options.layers=2", "+model.options.heads=4",
+         "+model.options.intermediate=64"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pretrained(tiny_dataset, tmp_path_factory):  # noqa: F811
+    out = tmp_path_factory.mktemp("pretrain")
+    metrics = train(config(tiny_dataset, out, "experiment=csibert_pretrain", *SMALL))
+    return out, metrics
+
+
+def test_pretraining_writes_a_recovery_file_and_compares_fills(pretrained):
+    out, _ = pretrained
+    written = json.loads((out / "metrics.json").read_text())
+    assert written["task"] == "pretrain" and written["epochs"] == 2
+    assert np.isfinite(written["val/best_loss"]) and np.isfinite(written["test/mae"])
+    for burst in (3, 10):
+        maes = [written[f"recovery/burst{burst}/mae_{m}"] for m in ("linear", "spline", "csibert")]
+        assert all(np.isfinite(maes)) and min(maes) > 0
+        assert written[f"recovery/burst{burst}/hidden_frames"] > 100
+    checkpoint = load_recovery_checkpoint(out / "csibert_recovery.pt")
+    assert (
+        checkpoint.normalize == "window" and checkpoint.length == 100 and checkpoint.options["hidden"] == 32
+    )
+
+
+def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, tiny_dataset, tmp_path):  # noqa: F811
+    from lofi.train.run import load_pretrained
+
+    out, _ = pretrained
+    checkpoint = load_recovery_checkpoint(out / "csibert_recovery.pt")
+    dm = CsiDataModule(tiny_dataset, train_windows_per_epoch=64)
+    dm.setup()
+    model = build_model("csibert", hidden=32, layers=2, heads=4, intermediate=64)
+    load_pretrained(model, out / "csibert_recovery.pt", dm)
+    for key, value in model.encoder.state_dict().items():
+        torch.testing.assert_close(value, checkpoint.state_dict[f"encoder.{key}"])
+    metrics = train(config(tiny_dataset, tmp_path, "experiment=table2_csibert", *SMALL,
+                           f"model.pretrained={out / 'csibert_recovery.pt'}"))  # fmt: skip
+    assert np.isfinite(metrics["test/err_mean"])
+
+
+def test_a_run_reports_its_error_with_frames_hidden_and_refilled(pretrained, tiny_dataset, tmp_path):  # noqa: F811
+    out, _ = pretrained
+    metrics = train(
+        config(tiny_dataset, tmp_path, "model=gru", f"recovery_eval.checkpoint={out / 'csibert_recovery.pt'}")
+    )
+    for burst in (3, 10):
+        assert 0.1 < metrics[f"robust/burst{burst}/hidden_share"] < 0.3
+        for method in ("linear", "spline", "csibert"):
+            assert np.isfinite(metrics[f"robust/burst{burst}/err_mean_{method}"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=gru", "model.pretrained=PRETRAINED"], "model=gru cannot start from it"),
+        (["experiment=table2_csibert", "model.pretrained=MISSING"], "no such file"),
+        (["experiment=table2_csibert", "data.normalize=global", "model.pretrained=PRETRAINED"], "normalize"),
+        (["experiment=table2_csibert", "model.pretrained=PRETRAINED"], "not a CSI-BERT encoder of this size"),
+        (["experiment=table2_csibert", *SMALL, "model.pretrained=CKPT"], "not a CSI-BERT recovery file"),
+        (["model=cnn", "task=pretrain"], "task=pretrain"),
+        (["model.name=transformer"], "not a model"),
+    ],
+)
+def test_bad_starting_points_are_refused_before_training(
+    pretrained,
+    tiny_dataset,  # noqa: F811
+    tmp_path,
+    overrides,
+    message,
+):
+    out, _ = pretrained
+    paths = {"PRETRAINED": out / "csibert_recovery.pt", "MISSING": tmp_path / "none.pt",
+             "CKPT": out / "checkpoints" / "best.ckpt"}  # fmt: skip
+    for key, path in paths.items():
+        overrides = [o.replace(key, str(path)) for o in overrides]
+    with pytest.raises((ValueError, RecoveryCheckpointError), match=message):
+        train(config(tiny_dataset, tmp_path / "run", *overrides))
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_bursty_hiding_has_the_share_and_burst_length_asked_for():
+    received = np.ones(200_000, dtype=bool)
+    received[::50] = False
+    hide = bursty_hide(received, 0.2, 10.0, np.random.default_rng(0))
+    assert not (hide & ~received).any()
+    assert abs(hide.mean() - 0.2 * 0.98) < 0.01
+    edges = np.diff(np.concatenate([[0], hide.astype(int), [0]]))
+    bursts = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    assert 8.0 < bursts.mean() < 10.5  # received gaps every 50 rows cut some bursts short
+    with pytest.raises(ValueError, match="share"):
+        bursty_hide(received, 1.2, 3.0, np.random.default_rng(0))
+
+
+def test_refill_never_reads_hidden_values_nor_crosses_runs():
+    amplitude = np.tile(np.arange(10, dtype=np.float32)[:, None], (1, 3))
+    amplitude[5] = 1000.0  # hidden: must not leak
+    hide = np.zeros(10, dtype=bool)
+    hide[5] = True
+    runs = np.repeat([0, 1], [5, 5])  # row 5 opens run 1: its only left neighbour is in run 0
+    out = refill(amplitude, hide, np.ones(10, dtype=bool), runs, "linear")
+    np.testing.assert_allclose(out[5], [6.0, 6.0, 6.0])  # nearest value of its own run, not 4..6
+    same_run = refill(amplitude, hide, np.ones(10, dtype=bool), np.zeros(10), "linear")
+    np.testing.assert_allclose(same_run[5], [5.0, 5.0, 5.0])
