@@ -15,7 +15,6 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from lofi.train.__main__ import optimized_value
-from tests.train.test_train import tiny_dataset  # noqa: F401  (a fixture)
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -55,7 +54,7 @@ def test_the_sweeper_gets_the_configured_metric():
         optimized_value(metrics, "val/loss")
 
 
-def test_a_two_trial_search_runs_and_reports_its_best_run(tiny_dataset, tmp_path):  # noqa: F811
+def test_a_two_trial_search_runs_and_reports_its_best_run(tiny_dataset, tmp_path):
     runs = tmp_path / "runs"
     overrides = [f"data.dir={tiny_dataset}", f"paths.runs_dir={runs}", "trainer=smoke", "trainer.threads=1",
                  "logger=none", "data.train_windows_per_epoch=32", "data.batch_size=16"]  # fmt: skip

@@ -13,14 +13,14 @@ from lofi.io.recovery_checkpoint import RecoveryCheckpointError, load_recovery_c
 from lofi.models import build_model
 from lofi.train.recovery_eval import bursty_hide, refill
 from lofi.train.run import train
-from tests.train.test_train import config, tiny_dataset  # noqa: F401  (fixture)
+from tests.train.conftest import config
 
 SMALL = ["+model.options.hidden=32", "+model.options.layers=2", "+model.options.heads=4",
          "+model.options.intermediate=64"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def pretrained(tiny_dataset, tmp_path_factory):  # noqa: F811
+def pretrained(tiny_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("pretrain")
     metrics = train(config(tiny_dataset, out, "experiment=csibert_pretrain", *SMALL))
     return out, metrics
@@ -41,7 +41,7 @@ def test_pretraining_writes_a_recovery_file_and_compares_fills(pretrained):
     )
 
 
-def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, tiny_dataset, tmp_path):  # noqa: F811
+def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, tiny_dataset, tmp_path):
     from lofi.train.run import load_pretrained
 
     out, _ = pretrained
@@ -57,7 +57,7 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, tiny_dataset
     assert np.isfinite(metrics["test/err_mean"])
 
 
-def test_a_run_reports_its_error_with_frames_hidden_and_refilled(pretrained, tiny_dataset, tmp_path):  # noqa: F811
+def test_a_run_reports_its_error_with_frames_hidden_and_refilled(pretrained, tiny_dataset, tmp_path):
     out, _ = pretrained
     metrics = train(
         config(tiny_dataset, tmp_path, "model=gru", f"recovery_eval.checkpoint={out / 'csibert_recovery.pt'}")
@@ -82,7 +82,7 @@ def test_a_run_reports_its_error_with_frames_hidden_and_refilled(pretrained, tin
 )
 def test_bad_starting_points_are_refused_before_training(
     pretrained,
-    tiny_dataset,  # noqa: F811
+    tiny_dataset,
     tmp_path,
     overrides,
     message,

@@ -18,7 +18,7 @@ from lofi.train.reference_protocol import (
     summarize,
 )
 from lofi.train.run import train
-from tests.train.test_train import config, tiny_dataset  # noqa: F401  (tiny_dataset: a fixture)
+from tests.train.conftest import config
 
 PAPER_KEYS = {
     "paper/err_mean", "paper/err_mean_epoch", "paper/err_true_mean", "paper/err_std", "paper/err_std_epoch",
@@ -172,7 +172,7 @@ def spied(monkeypatch) -> list[ReferenceProtocol]:
     return seen
 
 
-def test_a_run_reports_the_paper_protocol_beside_unchanged_honest_numbers(tiny_dataset, tmp_path, spied):  # noqa: F811
+def test_a_run_reports_the_paper_protocol_beside_unchanged_honest_numbers(tiny_dataset, tmp_path, spied):
     run = ("model=gru", "+model.options.dropout=0.5", "seed=1", "trainer.threads=1")  # dropout: torch's RNG
     honest = train(config(tiny_dataset, tmp_path / "honest", *run))
     paper = train(config(tiny_dataset, tmp_path / "paper", *run, "paper_protocol=true"))
@@ -189,7 +189,7 @@ def test_a_run_reports_the_paper_protocol_beside_unchanged_honest_numbers(tiny_d
         np.testing.assert_equal(paper[key], honest[key], err_msg=key)
 
 
-def test_a_baseline_reports_one_evaluation(tiny_dataset, tmp_path):  # noqa: F811
+def test_a_baseline_reports_one_evaluation(tiny_dataset, tmp_path):
     overrides = ("experiment=table2_mean", "paper_protocol=true", "trainer.threads=1")
     metrics = train(config(tiny_dataset, tmp_path, *overrides))
     written = json.loads((tmp_path / "metrics.json").read_text())
