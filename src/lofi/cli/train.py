@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lofi.stages.paths import project_default
+
 
 def add_train_commands(sub: argparse._SubParsersAction) -> None:
     """Register mlflow-init (training itself runs as ``python -m lofi.train``, configured by Hydra)."""
@@ -21,6 +23,21 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     )
     init.add_argument("--experiment", default="lofi-table2", help="experiment name (default: %(default)s)")
     init.set_defaults(func=_cmd_mlflow_init)
+    table = sub.add_parser(
+        "table2",
+        help="Table II from training runs: test error vs labels and truth, acc6/4/2, the paper beside",
+        description=(
+            "Gather every metrics.json under RUNS (python -m lofi.train runs; pre-training left out) into "
+            "the paper's Table II: one row per model, normalisation, split and start (pre-trained or not), "
+            "seeds pooled (mean, and the std over seeds in brackets), with the paper's figures beside."
+        ),
+    )
+    table.add_argument(
+        "runs", nargs="?", default=project_default("results/runs"),
+        help="folder of run folders (default: results/runs)",
+    )  # fmt: skip
+    table.add_argument("--out", help="also write the table here (Markdown)")
+    table.set_defaults(func=_cmd_table2)
 
 
 def _cmd_mlflow_init(args: argparse.Namespace) -> int:
@@ -28,4 +45,11 @@ def _cmd_mlflow_init(args: argparse.Namespace) -> int:
 
     uri = args.uri or tracking_uri(args.root)
     print(f"{uri}: experiment {args.experiment!r} has id {init_store(uri, args.experiment)}")
+    return 0
+
+
+def _cmd_table2(args: argparse.Namespace) -> int:
+    from lofi.report.table2 import write_table2
+
+    print(write_table2(args.runs, args.out), end="")
     return 0

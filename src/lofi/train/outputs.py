@@ -42,6 +42,7 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "task": str(cfg.task),
         "split": dm.split,
         "normalize": dm.normalize,
+        "pretrained": str(cfg.model.get("pretrained") or ""),
         "windows": windows,
         "parameters": count_parameters(model),
         "epochs": epochs,

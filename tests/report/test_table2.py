@@ -1,0 +1,43 @@
+"""Table II from run folders: rows in the paper's order, seeds pooled, pre-training left out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lofi.cli import main
+from lofi.report.table2 import collect_runs, table2_markdown
+
+
+def _run(root, name: str, **metrics) -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    base = {"model": "gru", "normalize": "global", "split": "paper", "seed": 0, "task": "multitask",
+            "test/err_mean": 0.5, "test/err_std": 0.2, "test/err_true_mean": 0.45, "test/acc6": 0.5,
+            "test/acc4": 0.6, "test/acc2": 0.8, "parameters": 103_000, "epochs": 10}  # fmt: skip
+    (folder / "metrics.json").write_text(json.dumps(base | metrics))
+
+
+def test_seeds_are_pooled_and_rows_follow_the_paper(tmp_path):
+    _run(tmp_path, "gru-0")
+    _run(tmp_path, "gru-1", seed=1, **{"test/err_mean": 0.7})
+    _run(tmp_path, "mean", model="mean", normalize="window", parameters=0, epochs=0, **{"test/err_mean": 1.0})
+    _run(tmp_path, "pre", model="csibert", task="pretrain")
+    runs = collect_runs(tmp_path)
+    assert len(runs) == 3  # the pre-training run is not a Table II row
+    lines = table2_markdown(runs).splitlines()
+    assert lines[2].startswith("| mean |") and lines[3].startswith("| gru | global | paper | 2 |")
+    assert "0.600 (0.141) ± 0.200" in lines[3]  # mean of seeds (std over seeds) ± per-window std
+    assert "0.941 / 0.49 / 0.56 / 0.74" in lines[3]  # the paper's GRU beside it
+
+
+def test_the_command_prints_and_writes_the_table(tmp_path, capsys):
+    _run(tmp_path / "runs", "a")
+    assert main(["table2", str(tmp_path / "runs"), "--out", str(tmp_path / "t.md")]) == 0
+    assert "| gru |" in capsys.readouterr().out and (tmp_path / "t.md").read_text().count("| gru |") == 1
+
+
+def test_a_folder_without_runs_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no training run"):
+        collect_runs(tmp_path)
