@@ -28,6 +28,9 @@ def test_every_experiment_runs(tiny_dataset, tmp_path, experiment):
         return
     assert written["experiment"] == experiment and written["test/windows"] == metrics["test/windows"] > 0
     assert 0 <= written["test/acc6"] <= 1 and written["test/err_mean"] > 0
+    assert (tmp_path / "error_cdf.png").read_bytes()[:4] == b"\x89PNG"
+    trainable = written["model"] not in ("mean", "knn")
+    assert (written["train_samples_per_s"] > 0) if trainable else written["train_samples_per_s"] is None
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
     assert len(predictions) == metrics["test/windows"]
     assert {"x_label", "x_pred", "x_true", "region6", "region6_pred"} <= set(predictions.columns)
@@ -69,7 +72,7 @@ def test_a_multirun_sweep_logs_each_run_to_one_fresh_store(tiny_dataset, tmp_pat
         assert run.data.tags["model"] in ("gru", "mean") and run.data.params["trainer.max_epochs"] == "2"
         assert "test/err_mean" in run.data.metrics
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"metrics.json", "predictions.parquet", "config.yaml"} <= artifacts
+        assert {"metrics.json", "predictions.parquet", "config.yaml", "error_cdf.png"} <= artifacts
     gru = next(r for r in runs if r.data.tags["model"] == "gru")
     history = client.get_metric_history(gru.info.run_id, "val/loss")
     assert len(history) == 2  # one value per epoch

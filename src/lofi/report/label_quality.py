@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lofi.io.atomic import atomic_open
+from lofi.io.figures import save_png
 from lofi.report.paper import PAPER_SURVEY_CM, PAPER_VIEW_NAMES
 
 VIEW_ORDER = tuple(PAPER_SURVEY_CM)
@@ -174,18 +175,7 @@ def error_map(
     ax.set_ylabel("y (m)")
     ax.set_aspect("equal")
     ax.set_title("label error over the floor")
-    _save(fig, path)
-
-
-def _save(fig, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as handle:
-        handle.write(buffer.getvalue())
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def detector_tile(image: np.ndarray, box: np.ndarray | None) -> np.ndarray:

@@ -11,10 +11,29 @@ log = logging.getLogger("lofi.train")
 
 
 class EpochLog(pl.Callback):
-    """Logs ``epoch k/max: train/loss ..., val/loss ..., <s> s`` after each validation epoch."""
+    """Logs ``epoch k/max: train/loss ..., val/loss ..., <s> s`` after each validation epoch, and
+    measures the training throughput (:attr:`samples_per_s`: training batches only, data
+    loading included, validation excluded)."""
 
     def __init__(self) -> None:
         self._start = time.perf_counter()
+        self._epoch_start = 0.0
+        self.train_seconds = 0.0
+        self.samples = 0
+
+    @property
+    def samples_per_s(self) -> float:
+        """Training windows per second of training-epoch time (NaN before any epoch)."""
+        return self.samples / self.train_seconds if self.train_seconds > 0 else float("nan")
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self.samples += len(batch["x"])
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.train_seconds += time.perf_counter() - self._epoch_start
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:

@@ -24,6 +24,7 @@ from lofi.io.tables import write_table
 from lofi.models import INPUT_VIEW, MODELS, build_model
 from lofi.models.csibert import load_encoder
 from lofi.models.recovery import CsiBertFiller
+from lofi.train.figures import save_error_cdf
 from lofi.train.module import LocalizationModule, collect, window_metrics
 from lofi.train.outputs import json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain_run import pretrain
@@ -53,19 +54,23 @@ def train(cfg: DictConfig) -> dict:
     logger = mlflow_logger(cfg)
     start = time.perf_counter()
     protocol = ReferenceProtocol(int(cfg.seed)) if cfg.get("paper_protocol") else None
+    progress = EpochLog()
     if getattr(model, "trainable", True):
-        joined, epochs, best_val = _fit_network(cfg, dm, model, out, logger, protocol)
+        joined, epochs, best_val = _fit_network(cfg, dm, model, out, logger, protocol, progress)
     else:
         joined, epochs, best_val = _fit_baseline(dm, model), 0, float("nan")
         if protocol:  # no epochs: one evaluation of the fitted baseline on epoch 0's draw
             protocol.evaluate(model, dm.datasets["test"], epoch=0)
     seconds = time.perf_counter() - start
     metrics = {f"test/{k}": v for k, v in window_metrics(joined).items()} | {"val/best_loss": best_val}
-    metrics |= run_facts(cfg, dm, model, seconds, epochs)
+    metrics |= run_facts(cfg, dm, model, seconds, epochs) | {"train_samples_per_s": progress.samples_per_s}
     metrics |= protocol.summary() if protocol else {}  # paper/*: the reference code's way, labelled
     if filler is not None:
         metrics |= robustness(cfg, dm, model, filler)
     _write_outputs(out, metrics, joined, dm)
+    save_error_cdf(
+        joined, out / "error_cdf.png", f"{cfg.experiment_name} seed {cfg.seed}: error CDF, test windows"
+    )
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
         tags = {"model": name, "split": dm.split, "dataset_sha256": metrics["dataset_sha256"],
@@ -136,7 +141,13 @@ def _channels(dm: CsiDataModule) -> int:
 
 
 def _fit_network(
-    cfg: DictConfig, dm: CsiDataModule, model, out: Path, logger, protocol: ReferenceProtocol | None = None
+    cfg: DictConfig,
+    dm: CsiDataModule,
+    model,
+    out: Path,
+    logger,
+    protocol: ReferenceProtocol | None = None,
+    progress: EpochLog | None = None,
 ) -> tuple[dict, int, float]:
     """Train with Lightning; test once at the checkpoint with the lowest validation loss.
 
@@ -159,7 +170,7 @@ def _fit_network(
     trainer_cfg = {k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "threads"}
     trainer = pl.Trainer(
         **trainer_cfg,
-        callbacks=[checkpoint, stopping, EpochLog(), *([protocol] if protocol else [])],
+        callbacks=[checkpoint, stopping, progress or EpochLog(), *([protocol] if protocol else [])],
         logger=logger,
         default_root_dir=out,
         enable_model_summary=False,
