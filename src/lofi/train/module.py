@@ -7,10 +7,13 @@ caller can write ``predictions.parquet``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch import nn
+from torch.utils.data import Dataset, default_collate
 
 from lofi.models import multitask_loss
 from lofi.train.metrics import REGIONS, error_summary, euclidean_errors, region_accuracy
@@ -102,3 +105,27 @@ def window_metrics(joined: dict[str, np.ndarray]) -> dict[str, float]:
         metrics[f"acc{n}"] = region_accuracy(joined[f"region{n}_pred"], joined[f"region{n}"])
     metrics["windows"] = float(len(joined["xy"]))
     return metrics
+
+
+def predict_windows(
+    model: Callable[[torch.Tensor], dict[str, torch.Tensor]],
+    dataset: Dataset,
+    indices: Sequence[int],
+    batch_size: int = 64,
+    device: torch.device | str = "cpu",
+) -> list[dict[str, np.ndarray]]:
+    """``collect`` of each batch of ``dataset[indices]`` (in that order), no gradients.
+
+    ``model`` is called as it is: the caller puts it in eval mode.
+    """
+    batches = []
+    for k in range(0, len(indices), batch_size):
+        chosen = np.asarray(indices[k : k + batch_size], dtype=np.int64)
+        if hasattr(dataset, "batch"):  # a WindowDataset builds the whole batch at once
+            batch = dataset.batch(chosen)
+        else:
+            batch = default_collate([dataset[int(i)] for i in chosen])
+        with torch.no_grad():
+            outputs = model(batch["x"].to(device))
+        batches.append(collect(batch, outputs))
+    return batches

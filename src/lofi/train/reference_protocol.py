@@ -22,15 +22,15 @@ so training, checkpointing and early stopping run exactly as without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import Dataset, default_collate
+from torch.utils.data import Dataset
 
 from lofi.train.metrics import REGIONS, batch_mean_std, euclidean_errors
-from lofi.train.module import collect, window_metrics
+from lofi.train.module import predict_windows, window_metrics
 
 #: Test windows drawn per epoch and the evaluation batch size, as in the reference code.
 WINDOWS, BATCH_SIZE = 200, 64
@@ -48,26 +48,6 @@ def draw_windows(n: int, seed: int, epoch: int, windows: int = WINDOWS) -> np.nd
         raise ValueError("the paper protocol needs at least one test window")
     rng = np.random.default_rng([int(seed), int(epoch), STREAM])
     return rng.choice(n, windows, replace=windows > n).astype(np.int64)
-
-
-def predict_windows(
-    model: Callable[[torch.Tensor], dict[str, torch.Tensor]],
-    dataset: Dataset,
-    indices: Sequence[int],
-    batch_size: int = BATCH_SIZE,
-    device: torch.device | str = "cpu",
-) -> list[dict[str, np.ndarray]]:
-    """``collect`` of each batch of ``dataset[indices]`` (in that order), no gradients.
-
-    ``model`` is called as it is: the caller puts it in eval mode.
-    """
-    batches = []
-    for k in range(0, len(indices), batch_size):
-        batch = default_collate([dataset[int(i)] for i in indices[k : k + batch_size]])
-        with torch.no_grad():
-            outputs = model(batch["x"].to(device))
-        batches.append(collect(batch, outputs))
-    return batches
 
 
 def reference_scores(batches: list[dict[str, np.ndarray]], batch_size: int = BATCH_SIZE) -> dict[str, float]:

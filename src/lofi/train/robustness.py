@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from lofi.csi.fill import AmplitudeFiller
 from lofi.data.datamodule import CsiDataModule, WindowDataset
-from lofi.train.module import collect, window_metrics
+from lofi.train.module import predict_windows, window_metrics
 from lofi.train.recovery_eval import CLASSICAL, bursty_hide, mean_bursts, refilled_source
 
 #: Windows per forward pass when re-testing.
@@ -44,10 +44,8 @@ def predict(model: torch.nn.Module, dataset: WindowDataset) -> dict[str, np.ndar
     """Labels, truth and predictions of every window of ``dataset`` (eval mode, no gradients)."""
     was_training = model.training
     model.eval()
-    parts = []
-    with torch.no_grad():
-        for lo in range(0, len(dataset), BATCH):
-            batch = dataset.batch(np.arange(lo, min(lo + BATCH, len(dataset))))
-            parts.append(collect(batch, model(batch["x"])))
-    model.train(was_training)
+    try:
+        parts = predict_windows(model, dataset, np.arange(len(dataset)), BATCH)
+    finally:
+        model.train(was_training)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
