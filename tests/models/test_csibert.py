@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from lofi.csi.fill import fill_rows
 from lofi.models import CSIBert, build_model, load_encoder, masked_recovery_loss, random_frame_mask
 
 SMALL = {"hidden": 32, "layers": 2, "heads": 4, "intermediate": 64, "dropout": 0.0}
@@ -18,8 +20,9 @@ def test_recover_returns_frames_of_the_input_shape():
     assert model.recover(x, None).shape == x.shape
 
 
-def test_masked_frames_are_never_read():
-    model = build_model("csibert", **SMALL).eval()
+@pytest.mark.parametrize("mask_input", ["linear", "token"])
+def test_masked_frames_are_never_read(mask_input):
+    model = build_model("csibert", **SMALL, mask_input=mask_input).eval()
     x = torch.randn(2, 30, 52)
     mask = torch.zeros(2, 30, dtype=torch.bool)
     mask[:, 10:14] = True
@@ -39,8 +42,9 @@ def test_the_mask_ratio_is_drawn_per_window():
     assert 0.35 < share.mean() < 0.45
 
 
-def test_a_few_steps_of_pretraining_lower_the_recovery_loss():
-    model = build_model("csibert", **SMALL)
+@pytest.mark.parametrize("mask_input", ["linear", "token"])
+def test_a_few_steps_of_pretraining_lower_the_recovery_loss(mask_input):
+    model = build_model("csibert", **SMALL, mask_input=mask_input)
     x = torch.sin(torch.linspace(0, 6, 40))[None, :, None] * torch.linspace(0.5, 1.5, 52)
     x = x.expand(4, 40, 52)
     mask = random_frame_mask(4, 40, generator=torch.Generator().manual_seed(2))
@@ -79,3 +83,33 @@ def test_another_models_checkpoint_is_refused_naming_keys():
     assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
     with pytest.raises(TypeError, match="CSIBert"):
         load_encoder(build_model("gru"), model.state_dict())
+
+
+def test_hidden_frames_are_interpolated_exactly_as_the_linear_fill():
+    from lofi.models.csibert import interpolate_hidden
+
+    generator = torch.Generator().manual_seed(3)
+    x = torch.randn(5, 40, 6, generator=generator)
+    mask = random_frame_mask(5, 40, (0.2, 0.9), generator)
+    mask[0, :3] = mask[0, -4:] = True  # hidden at both ends: the nearest visible frame
+    got = interpolate_hidden(torch.where(mask[..., None], torch.nan, x), mask)
+    t = np.arange(40.0)
+    for b in range(5):
+        seen = ~mask[b].numpy()
+        expected = fill_rows(t, x[b].numpy(), seen, ~seen, "linear")
+        np.testing.assert_allclose(got[b].numpy(), expected, rtol=1e-5, atol=1e-6)
+    nothing_seen = interpolate_hidden(x[:1], torch.ones(1, 40, dtype=torch.bool))
+    assert torch.equal(nothing_seen, torch.zeros_like(nothing_seen))
+
+
+def test_the_linear_variant_recovers_interpolation_plus_a_correction():
+    model = build_model("csibert", **SMALL).eval()
+    torch.nn.init.zeros_(model.recovery.net[-1].weight)
+    torch.nn.init.zeros_(model.recovery.net[-1].bias)
+    x = torch.randn(2, 30, 52)
+    mask = torch.zeros(2, 30, dtype=torch.bool)
+    mask[:, 5:9] = True
+    with torch.no_grad():  # a zero correction leaves exactly the interpolation
+        torch.testing.assert_close(model.recover(x, mask), model.encoder.visible_input(x, mask))
+    with pytest.raises(ValueError, match="mask_input"):
+        build_model("csibert", **SMALL, mask_input="zeros")

@@ -18,8 +18,18 @@ recovery and fine-tuned for localisation. What is built here, and where it comes
   apart at 100 Hz; the windows of :mod:`lofi.data` lie on that completed grid), added
   to the frame embeddings, then LayerNorm and dropout — BERT's embedding sum.
 * **Mask token.** Frames to recover (pre-training masks, or lost packets when
-  filling) are replaced *after* the frame embedding by one learned vector, BERT's
-  ``[MASK]``; their input values are never read, so NaN rows are fine.
+  filling) are marked by one learned vector, BERT's ``[MASK]``; their input values are
+  never read, so NaN rows are fine. ``mask_input`` says what the hidden frames look like
+  to the encoder:
+
+  - ``"token"`` (CSI-BERT's): the frame embedding is replaced by the mask token;
+  - ``"linear"`` (the default): the frame is first filled by linear interpolation between
+    the nearest visible frames of the window, embedded like any frame, and the mask token
+    is *added*; the recovery head then predicts a correction to that interpolation
+    (as imputation transformers such as SAITS do). On CPU budgets the ``token`` variant
+    stayed at the window mean (standardised MSE ~1.02 after 375 steps, where linear
+    interpolation alone scores 0.47), because attention must first learn to find the
+    neighbouring frames; starting from the interpolation it learns what to add to it.
 * **Encoder.** ``torch.nn.TransformerEncoder`` of post-norm GELU layers (BERT's
   layout): 6 layers, hidden 128, 8 heads, intermediate 512 (the LoFi paper's sizes).
 * **Heads.** Attention pooling over time + the multi-task head for localisation;
@@ -44,6 +54,32 @@ from lofi.models.heads import AttentionPool, LocalizationModel, MultiTaskHead
 
 #: Share of a window's frames masked in pre-training (CSI-BERT: 10 % to 70 %, drawn per window).
 MASK_RATIO = (0.1, 0.7)
+#: How hidden frames enter the encoder (see the module docstring).
+MASK_INPUTS = ("linear", "token")
+
+
+def interpolate_hidden(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """x (B, T, S) with the frames under ``mask`` (B, T) replaced by linear interpolation in time
+    between the nearest visible frames (the nearest one at the window's ends; zeros if none).
+
+    Only visible values are read: hidden ones may be NaN.
+    """
+    batch, length, _ = x.shape
+    steps = torch.arange(length, device=x.device).expand(batch, length)
+    visible = ~mask
+    before = torch.where(visible, steps, torch.full_like(steps, -1)).cummax(dim=1).values
+    after = torch.where(visible, steps, torch.full_like(steps, length)).flip(1).cummin(dim=1).values.flip(1)
+    has_before, has_after = before >= 0, after < length
+    before_i = torch.where(has_before, before, torch.where(has_after, after, 0))
+    after_i = torch.where(has_after, after, before_i)
+    span = (after_i - before_i).clamp(min=1).to(x.dtype)
+    weight = torch.where(after_i > before_i, (steps - before_i).to(x.dtype) / span, torch.zeros_like(span))
+    clean = torch.where(visible[..., None], x, torch.zeros((), dtype=x.dtype, device=x.device))
+    left = clean.gather(1, before_i[..., None].expand_as(x))
+    right = clean.gather(1, after_i[..., None].expand_as(x))
+    filled = left + weight[..., None] * (right - left)
+    filled = torch.where((has_before | has_after)[..., None], filled, torch.zeros_like(filled))
+    return torch.where(visible[..., None], clean, filled)
 
 
 class SubcarrierAttention(nn.Module):
@@ -79,6 +115,7 @@ class CSIBertEncoder(nn.Module):
         max_len: longest window, in frames, the time embedding covers.
         dropout: dropout of the embedding sum and inside the transformer layers.
         subcarrier_attn_dim: width of :class:`SubcarrierAttention`'s scorer.
+        mask_input: ``"linear"`` or ``"token"`` (see the module docstring).
     """
 
     def __init__(
@@ -91,10 +128,14 @@ class CSIBertEncoder(nn.Module):
         max_len: int = 100,
         dropout: float = 0.1,
         subcarrier_attn_dim: int = 64,
+        mask_input: str = "linear",
     ) -> None:
         super().__init__()
+        if mask_input not in MASK_INPUTS:
+            raise ValueError(f"mask_input must be one of {', '.join(MASK_INPUTS)}, got {mask_input!r}")
         self.n_features = n_features
         self.max_len = max_len
+        self.mask_input = mask_input
         self.subcarrier_attention = SubcarrierAttention(n_features, subcarrier_attn_dim)
         self.frame_embedding = nn.Sequential(
             nn.Linear(n_features, hidden), nn.GELU(), nn.Linear(hidden, hidden)
@@ -116,13 +157,26 @@ class CSIBertEncoder(nn.Module):
             raise ValueError(f"CSI-BERT expects {self.n_features} values per frame, got {width}")
         if length > self.max_len:
             raise ValueError(f"window of {length} frames is longer than max_len={self.max_len}")
-        if mask is not None:
-            mask = mask.to(device=x.device, dtype=torch.bool)
-            x = torch.where(mask[..., None], torch.zeros((), dtype=x.dtype, device=x.device), x)
+        return self.encode(self.visible_input(x, mask), mask)
+
+    def visible_input(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """What the encoder reads of x (B, T, S): hidden frames zeroed (``token``) or linearly
+        interpolated from the visible ones (``linear``); the hidden values are never read."""
+        if mask is None:
+            return x
+        mask = mask.to(device=x.device, dtype=torch.bool)
+        if self.mask_input == "linear":
+            return interpolate_hidden(x, mask)
+        return torch.where(mask[..., None], torch.zeros((), dtype=x.dtype, device=x.device), x)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """Hidden states of frames ``x`` (B, T, S) already made visible (:meth:`visible_input`)."""
         e = self.frame_embedding(self.subcarrier_attention(x))
         if mask is not None:
-            e = torch.where(mask[..., None], self.mask_token.to(e.dtype), e)
-        e = e + self.time_embedding(torch.arange(length, device=x.device))
+            mask = mask.to(device=x.device, dtype=torch.bool)[..., None]
+            token = self.mask_token.to(e.dtype)
+            e = e + mask * token if self.mask_input == "linear" else torch.where(mask, token, e)
+        e = e + self.time_embedding(torch.arange(x.shape[1], device=x.device))
         return self.transformer(self.dropout(self.norm(e)))
 
 
@@ -164,10 +218,11 @@ class CSIBert(LocalizationModel):
         attn_dim: int = 64,
         attn_heads: int = 1,
         head_hidden: tuple[int, ...] | list[int] = (),
+        mask_input: str = "linear",
     ) -> None:
         super().__init__()
         self.encoder = CSIBertEncoder(
-            n_features, hidden, layers, heads, intermediate, max_len, dropout, subcarrier_attn_dim
+            n_features, hidden, layers, heads, intermediate, max_len, dropout, subcarrier_attn_dim, mask_input
         )
         self.pool = AttentionPool(hidden, attn_dim, attn_heads)
         self.head = MultiTaskHead(self.pool.out_features, head_hidden)
@@ -178,8 +233,14 @@ class CSIBert(LocalizationModel):
         return self.head(self.pool(self.encoder(x, mask)))
 
     def recover(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """Reconstruct every frame (B, T, S) of x (B, T, S), the frames under ``mask`` (B, T) unseen."""
-        return self.recovery(self.encoder(x, mask))
+        """Reconstruct every frame (B, T, S) of x (B, T, S), the frames under ``mask`` (B, T) unseen.
+
+        With ``mask_input="linear"`` the output is the interpolated input plus the recovery
+        head's correction; with ``"token"`` the head's output itself.
+        """
+        visible = self.encoder.visible_input(x, mask)
+        correction = self.recovery(self.encoder.encode(visible, mask))
+        return visible + correction if self.encoder.mask_input == "linear" else correction
 
     def fill(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x (B, T, S) with the frames under ``mask`` (B, T) replaced by their recovery."""

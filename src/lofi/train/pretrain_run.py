@@ -99,7 +99,8 @@ def _recovery_checkpoint(
     empty = torch.zeros(0)
     return RecoveryCheckpoint(
         state_dict=model.state_dict(),
-        options=OmegaConf.to_container(cfg.model.options, resolve=True),
+        options=OmegaConf.to_container(cfg.model.options, resolve=True)
+        | {"mask_input": model.encoder.mask_input},
         n_features=model.encoder.n_features,
         length=dm.length,
         normalize=dm.normalize,
