@@ -145,15 +145,17 @@ def test_other_files_are_refused_with_the_path_and_why(tmp_path, payload, messag
 
 
 def test_a_pickled_object_is_refused_without_running_it(tmp_path):
+    sentinel = tmp_path / "ran"
+
     class Payload:
         def __reduce__(self):
-            return (exec, ("import pathlib; pathlib.Path('ran').write_text('x')",))
+            return (exec, (f"import pathlib; pathlib.Path({str(sentinel)!r}).write_text('x')",))
 
     path = tmp_path / "evil.pt"
     torch.save({"format": "lofi-csibert-recovery/1", "x": Payload()}, path)
     with pytest.raises(RecoveryCheckpointError, match="without running code"):
         load_recovery_checkpoint(path)
-    assert not (tmp_path / "ran").exists()
+    assert not sentinel.exists()
 
 
 def test_weights_of_another_size_and_inconsistent_statistics_are_refused(tmp_path):

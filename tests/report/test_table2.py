@@ -24,12 +24,22 @@ def test_seeds_are_pooled_and_rows_follow_the_paper(tmp_path):
     _run(tmp_path, "gru-1", seed=1, **{"test/err_mean": 0.7})
     _run(tmp_path, "mean", model="mean", normalize="window", parameters=0, epochs=0, **{"test/err_mean": 1.0})
     _run(tmp_path, "pre", model="csibert", task="pretrain")
+    _run(tmp_path / "optuna" / "table2_gru", "trial0", **{"test/err_mean": 9.0})  # a search trial
+    _run(tmp_path, "classify", task="classify", **{"test/err_mean": 3.0})  # another task: its own row
     runs = collect_runs(tmp_path)
-    assert len(runs) == 3  # the pre-training run is not a Table II row
+    assert len(runs) == 4  # neither the pre-training run nor the trial is a Table II row
     lines = table2_markdown(runs).splitlines()
     assert lines[2].startswith("| mean |") and lines[3].startswith("| gru | global | paper | 2 |")
     assert "0.600 (0.141) ± 0.200" in lines[3]  # mean of seeds (std over seeds) ± per-window std
     assert "0.941 / 0.49 / 0.56 / 0.74" in lines[3]  # the paper's GRU beside it
+    assert lines[4].startswith("| gru [classify] | global | paper | 1 | 3.000")
+
+
+def test_a_seed_run_twice_counts_once(tmp_path):
+    _run(tmp_path, "first", **{"test/err_mean": 0.9})
+    _run(tmp_path, "again", **{"test/err_mean": 0.5})
+    runs = collect_runs(tmp_path)
+    assert len(runs) == 1
 
 
 def test_the_command_prints_and_writes_the_table(tmp_path, capsys):

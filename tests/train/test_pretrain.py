@@ -120,3 +120,44 @@ def test_refill_never_reads_hidden_values_nor_crosses_runs():
     np.testing.assert_allclose(out[5], [6.0, 6.0, 6.0])  # nearest value of its own run, not 4..6
     same_run = refill(amplitude, hide, np.ones(10, dtype=bool), np.zeros(10), "linear")
     np.testing.assert_allclose(same_run[5], [5.0, 5.0, 5.0])
+
+
+def test_hidden_frames_never_reach_the_input_in_pretraining():
+    """Window standardisation uses the visible frames only: hidden values cannot leak in."""
+    from lofi.train.pretrain import PretrainModule
+
+    model = build_model("csibert", hidden=16, layers=1, heads=2, intermediate=32, max_len=20).eval()
+    module = PretrainModule(model, standardize_visible=True)
+    x = torch.randn(3, 20, 52) * 4 + 30
+    hide = torch.zeros(3, 20, dtype=torch.bool)
+    hide[:, 8:12] = True
+    received = torch.ones(3, 20, dtype=torch.bool)
+    received[:, 2] = False  # filled by the csi stage: hidden as well, never a target
+    changed = x.clone()
+    changed[:, 8:12] += 100.0  # only the hidden frames differ
+    changed[:, 2] = float("nan")
+    with torch.no_grad():
+        a = module._step({"x": x, "received": received}, hide)
+        b = module._step({"x": changed, "received": received}, hide)
+    torch.testing.assert_close(a[0], b[0])  # the same recovery from the same visible frames
+    assert a[2].sum() == 3 * 4 and not a[2][:, 2].any()  # targets: hidden and received only
+    assert b[3] > a[3]  # the loss does see the (changed) truth of the hidden frames
+
+
+def test_a_recovery_check_leaves_the_run_itself_unchanged(pretrained, tiny_dataset, tmp_path):
+    out, _ = pretrained
+    model = ["experiment=table2_csibert", *SMALL]  # dropout: a moved random stream would show
+    plain = train(config(tiny_dataset, tmp_path / "plain", *model))
+    checked = train(config(tiny_dataset, tmp_path / "checked", *model,
+                           f"recovery_eval.checkpoint={out / 'csibert_recovery.pt'}"))  # fmt: skip
+    keys = [k for k in plain if k.startswith("test/")]
+    np.testing.assert_equal({k: plain[k] for k in keys}, {k: checked[k] for k in keys})  # NaN == NaN here
+    assert np.isfinite(plain["test/err_mean"])
+
+
+def test_a_recovery_file_of_another_split_is_refused(pretrained, tiny_dataset, tmp_path):
+    out, _ = pretrained
+    path = out / "csibert_recovery.pt"
+    with pytest.raises(RecoveryCheckpointError, match="may have seen this run's test rows"):
+        train(config(tiny_dataset, tmp_path, "experiment=table2_csibert", *SMALL, f"model.pretrained={path}",
+                     "data.split=cross_subject", "data.fold=1"))  # fmt: skip

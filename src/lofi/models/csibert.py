@@ -58,6 +58,25 @@ MASK_RATIO = (0.1, 0.7)
 MASK_INPUTS = ("linear", "token")
 
 
+def standardize_visible(
+    x: torch.Tensor, seen: torch.Tensor, tiny: float = 1e-12
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Standardise each window's subcarriers by the mean and std of its ``seen`` frames only.
+
+    x (B, T, S), seen (B, T) bool -> (z, shift, scale, count): z = (x - shift) / scale with
+    unseen frames set to 0, shift and scale (B, 1, S), count (B,) the seen frames per window.
+    Unseen values are never read (they may be NaN); a constant subcarrier gets scale 1.
+    """
+    weight = seen.to(x.dtype)[..., None]
+    clean = torch.where(seen[..., None], x, torch.zeros((), dtype=x.dtype, device=x.device))
+    count = weight.sum(dim=1, keepdim=True)
+    shift = clean.sum(dim=1, keepdim=True) / count.clamp(min=1)
+    var = (((clean - shift) * weight) ** 2).sum(dim=1, keepdim=True) / count.clamp(min=1)
+    scale = torch.where(var > tiny, var.sqrt(), torch.ones_like(var))
+    z = torch.where(seen[..., None], (clean - shift) / scale, torch.zeros((), dtype=x.dtype, device=x.device))
+    return z, shift, scale, count[:, 0, 0]
+
+
 def interpolate_hidden(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """x (B, T, S) with the frames under ``mask`` (B, T) replaced by linear interpolation in time
     between the nearest visible frames (the nearest one at the window's ends; zeros if none).

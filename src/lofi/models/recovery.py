@@ -19,13 +19,12 @@ import torch
 
 from lofi.csi.fill import FillResult
 from lofi.io.recovery_checkpoint import RecoveryCheckpoint, RecoveryCheckpointError
-from lofi.models.csibert import CSIBert
+from lofi.models.csibert import CSIBert, standardize_visible
 
 #: Windows per forward pass.
 BATCH = 256
 #: A window needs this many received rows to standardise itself (``window`` normalisation).
 MIN_RECEIVED = 2
-_TINY = 1e-12
 
 
 class CsiBertFiller:
@@ -120,22 +119,16 @@ class CsiBertFiller:
         return int((~good).sum())
 
     def _standardize(self, windows: np.ndarray, hidden: np.ndarray):
-        """Standardised windows (hidden rows zeroed), usable windows, and the inverse scale and shift."""
-        seen = ~hidden[..., None]
+        """Standardised windows (hidden rows zeroed), usable windows, and the inverse scale and shift.
+
+        ``window``: each window by its visible rows (:func:`standardize_visible`, as in
+        pre-training); ``global``: by the training split's statistics.
+        """
         if self.normalize == "global":
-            shift, scale = self.mean, self.std
-            ok = np.ones(len(windows), dtype=bool)
-        else:
-            count = seen.sum(axis=1, keepdims=True)
-            safe = np.where(seen, windows, 0.0)
-            shift = safe.sum(axis=1, keepdims=True) / np.maximum(count, 1)
-            var = (np.where(seen, windows - shift, 0.0) ** 2).sum(axis=1, keepdims=True) / np.maximum(
-                count, 1
-            )
-            scale = np.where(var > _TINY, np.sqrt(var), 1.0)
-            ok = count[:, 0, 0] >= MIN_RECEIVED
-        x = np.where(seen, (windows - shift) / scale, 0.0).astype(np.float32)
-        return x, ok, scale, shift
+            x = np.where(hidden[..., None], 0.0, (windows - self.mean) / self.std).astype(np.float32)
+            return x, np.ones(len(windows), dtype=bool), self.std, self.mean
+        z, shift, scale, count = standardize_visible(torch.from_numpy(windows), torch.from_numpy(~hidden))
+        return z.numpy(), count.numpy() >= MIN_RECEIVED, scale.numpy(), shift.numpy()
 
     def _recover(self, x: np.ndarray, hidden: np.ndarray) -> np.ndarray:
         """Recovery head output (W, length, S) for standardised windows, hidden frames unseen."""

@@ -41,6 +41,7 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "seed": int(cfg.seed),
         "task": str(cfg.task),
         "split": dm.split,
+        "fold": dm.fold,
         "normalize": dm.normalize,
         "pretrained": str(cfg.model.get("pretrained") or ""),
         "windows": windows,

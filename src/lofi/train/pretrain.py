@@ -1,10 +1,14 @@
 """CSI-BERT pre-training by masked-frame recovery (``experiment=csibert_pretrain``, ``task: pretrain``).
 
 Each training window hides a random 10-70 % of its frames behind the mask token
-(:func:`lofi.models.csibert.random_frame_mask`); the loss is the mean squared error of the
-recovered amplitudes on the hidden frames that were really received (a frame the csi
-stage filled is never a target). Validation and test hide the same frames every time
-(a generator seeded per batch). With ``adversarial_weight > 0`` a small discriminator
+(:func:`lofi.models.csibert.random_frame_mask`), and also every frame that was not received
+(the csi stage filled it), as the fill will; the loss is the mean squared error of the
+recovered amplitudes on the randomly hidden frames that were really received. With
+``window`` standardisation the window is standardised by its *visible* frames only
+(:func:`lofi.models.csibert.standardize_visible`), exactly as when filling: standardising
+over all frames would leak the hidden ones into the input (their mean is minus the sum of
+the visible ones). Validation and test hide the same frames every time (a generator seeded
+per batch). With ``adversarial_weight > 0`` a small discriminator
 learns to tell recovered frames from measured ones and the recovery is also trained to
 fool it (CSI-BERT's adversarial option).
 
@@ -20,7 +24,13 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from lofi.models.csibert import MASK_RATIO, CSIBert, masked_recovery_loss, random_frame_mask
+from lofi.models.csibert import (
+    MASK_RATIO,
+    CSIBert,
+    masked_recovery_loss,
+    random_frame_mask,
+    standardize_visible,
+)
 
 
 class PretrainModule(pl.LightningModule):
@@ -33,6 +43,8 @@ class PretrainModule(pl.LightningModule):
         adversarial_weight: weight of the discriminator term (0: off).
         gradient_clip_val: norm clipping with the adversarial option (manual optimisation).
         seed: seed of the validation and test masks.
+        standardize_visible: the batches hold raw amplitudes; standardise each window by its
+            visible frames (``window`` normalisation). False: they are already standardised.
     """
 
     def __init__(
@@ -44,6 +56,7 @@ class PretrainModule(pl.LightningModule):
         adversarial_weight: float = 0.0,
         gradient_clip_val: float | None = 3.0,
         seed: int = 0,
+        standardize_visible: bool = True,
     ) -> None:
         super().__init__()
         self.model = model
@@ -51,22 +64,34 @@ class PretrainModule(pl.LightningModule):
         self.discriminator = _discriminator(model.encoder.n_features) if adversarial_weight > 0 else None
         self.automatic_optimization = self.discriminator is None
 
-    def _step(self, batch: dict, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Recovered frames, the target frames (hidden and received) and the recovery MSE."""
+    def _step(
+        self, batch: dict, hide: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Recovered frames, the inputs' frames, the target frames and the recovery MSE.
+
+        ``hide`` (B, T): the random pre-training mask. Frames not received are hidden too;
+        targets are hidden frames that were received (in windows with >= 2 visible frames).
+        """
+        received = batch["received"].to(torch.bool)
+        mask = hide | ~received
         x = batch["x"]
-        target = mask & batch["received"].to(torch.bool)
+        target = hide & received
+        if self.hparams.standardize_visible:
+            _, shift, scale, count = standardize_visible(x, ~mask)
+            x = (x - shift) / scale
+            target = target & (count >= 2)[:, None]
         recovered = self.model.recover(x, mask)
         if not target.any():  # every hidden frame had been filled: nothing to learn from this batch
-            return recovered, target, recovered.sum() * 0.0
-        return recovered, target, masked_recovery_loss(recovered, x, target)
+            return recovered, x, target, recovered.sum() * 0.0
+        return recovered, x, target, masked_recovery_loss(recovered, x, target)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        x = batch["x"]
-        mask = random_frame_mask(len(x), x.shape[1], tuple(self.hparams.mask_ratio), device=x.device)
-        recovered, target, loss = self._step(batch, mask)
-        if self.discriminator is not None:
+        n, length = batch["x"].shape[:2]
+        hide = random_frame_mask(n, length, tuple(self.hparams.mask_ratio), device=batch["x"].device)
+        recovered, x, target, loss = self._step(batch, hide)
+        if self.discriminator is not None and target.any():  # no target frame: nothing to judge
             self._adversarial_step(x, recovered, target, loss)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=max(int(target.sum()), 1))
         return loss
 
     def _adversarial_step(self, x: torch.Tensor, recovered: torch.Tensor, target: torch.Tensor, mse) -> None:
@@ -101,13 +126,13 @@ class PretrainModule(pl.LightningModule):
 
     def _evaluate(self, batch: dict, batch_idx: int, split: str) -> None:
         """Recovery MSE and MAE (standardised units) under a mask fixed by (seed, split, batch)."""
-        x = batch["x"]
+        n, length = batch["x"].shape[:2]
         generator = torch.Generator().manual_seed(_mask_seed(self.hparams.seed, split, batch_idx))
-        mask = random_frame_mask(len(x), x.shape[1], tuple(self.hparams.mask_ratio), generator, x.device)
-        recovered, target, loss = self._step(batch, mask)
+        hide = random_frame_mask(n, length, tuple(self.hparams.mask_ratio), generator, batch["x"].device)
+        recovered, x, target, loss = self._step(batch, hide)
         size = int(target.sum())
-        self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, batch_size=max(size, 1))
-        if size:
+        if size:  # a batch without target frames says nothing about the recovery
+            self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, batch_size=size)
             mae = (recovered[target] - x[target]).abs().mean()
             self.log(f"{split}/mae", mae, on_step=False, on_epoch=True, batch_size=size)
 

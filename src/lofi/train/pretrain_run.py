@@ -16,11 +16,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lofi.data.datamodule import CsiDataModule
-from lofi.io.json_report import write_json
+from lofi.io.json_report import file_sha256, write_json
 from lofi.io.recovery_checkpoint import RecoveryCheckpoint, load_recovery_checkpoint, save_recovery_checkpoint
 from lofi.models.csibert import CSIBert
 from lofi.models.recovery import CsiBertFiller
-from lofi.train.outputs import json_ready, mlflow_logger, run_facts
+from lofi.train.outputs import git_commit, json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain import PretrainModule
 from lofi.train.progress import EpochLog
 from lofi.train.recovery_eval import mean_bursts, recovery_errors
@@ -31,10 +31,11 @@ RECOVERY_FILE = "csibert_recovery.pt"
 
 def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> dict:
     """Pre-train ``model`` on ``dm``'s training windows; returns the metrics written to metrics.json."""
-    if dm.normalize not in ("window", "global") or dm.view != "series" or dm.extra:
+    normalize = str(cfg.data.normalize)
+    if normalize not in ("window", "global") or dm.view != "series" or dm.extra:
         raise ValueError(
             "CSI-BERT pre-training reads amplitude series standardised per window or globally: "
-            f"got data.normalize={dm.normalize}, view={dm.view}, extra={list(dm.extra)}"
+            f"got data.normalize={normalize}, view={dm.view}, extra={list(dm.extra)}"
         )
     options = cfg.get("pretrain") or {}
     adversarial = float(options.get("adversarial_weight", 0.0))
@@ -43,12 +44,15 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> d
     module = PretrainModule(
         model, float(cfg.model.lr), float(cfg.model.weight_decay),
         tuple(options.get("mask_ratio", (0.1, 0.7))), adversarial, clip, int(cfg.seed),
+        standardize_visible=normalize == "window",
     )  # fmt: skip
     logger = mlflow_logger(cfg)
     start = time.perf_counter()
     epochs, best, tested = _fit(cfg, dm, module, trainer_cfg, out, logger)
     seconds = time.perf_counter() - start
-    path = save_recovery_checkpoint(out / RECOVERY_FILE, _recovery_checkpoint(cfg, dm, model, best))
+    path = save_recovery_checkpoint(
+        out / RECOVERY_FILE, _recovery_checkpoint(cfg, dm, model, best, normalize)
+    )
     filler = CsiBertFiller.from_checkpoint(load_recovery_checkpoint(path), str(path))
     evaluation = cfg.get("recovery_eval") or {}
     metrics = tested | {"val/best_loss": best}
@@ -91,11 +95,11 @@ def _fit(cfg, dm, module, trainer_cfg: dict, out: Path, logger) -> tuple[int, fl
 
 
 def _recovery_checkpoint(
-    cfg: DictConfig, dm: CsiDataModule, model: CSIBert, best: float
+    cfg: DictConfig, dm: CsiDataModule, model: CSIBert, best: float, normalize: str
 ) -> RecoveryCheckpoint:
-    """The recovery file's contents: weights, options, window length and the standardisation."""
+    """The recovery file's contents: weights, options, window length, standardisation, provenance."""
     stats = dm.features.stats or {}
-    amplitude = stats.get("amplitude") if dm.normalize == "global" else None
+    amplitude = stats.get("amplitude") if normalize == "global" else None
     empty = torch.zeros(0)
     return RecoveryCheckpoint(
         state_dict=model.state_dict(),
@@ -103,8 +107,20 @@ def _recovery_checkpoint(
         | {"mask_input": model.encoder.mask_input},
         n_features=model.encoder.n_features,
         length=dm.length,
-        normalize=dm.normalize,
+        normalize=normalize,
         mean=torch.from_numpy(amplitude.mean) if amplitude else empty,
         std=torch.from_numpy(amplitude.std) if amplitude else empty,
-        source={"data_dir": str(dm.data_dir), "split": dm.split, "seed": int(cfg.seed), "val_loss": best},
+        source=pretraining_source(cfg, dm) | {"val_loss": best},
     )
+
+
+def pretraining_source(cfg: DictConfig, dm: CsiDataModule) -> dict:
+    """What a recovery file was pre-trained on: data set hash, split, fold, seed, commit."""
+    return {
+        "data_dir": str(dm.data_dir),
+        "dataset_sha256": file_sha256(dm.data_dir / "manifest.json")[:16],
+        "split": dm.split,
+        "fold": dm.fold,
+        "seed": int(cfg.seed),
+        "git_commit": git_commit(),
+    }

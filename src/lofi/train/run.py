@@ -18,8 +18,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lofi.data.datamodule import CsiDataModule, WindowDataset
-from lofi.io.json_report import write_json
-from lofi.io.recovery_checkpoint import RecoveryCheckpointError, load_recovery_checkpoint
+from lofi.io.json_report import file_sha256, write_json
+from lofi.io.recovery_checkpoint import RecoveryCheckpoint, RecoveryCheckpointError, load_recovery_checkpoint
 from lofi.io.tables import write_table
 from lofi.models import INPUT_VIEW, MODELS, build_model
 from lofi.models.csibert import load_encoder
@@ -29,6 +29,7 @@ from lofi.train.module import LocalizationModule, collect, window_metrics
 from lofi.train.outputs import json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain_run import pretrain
 from lofi.train.progress import EpochLog
+from lofi.train.recovery_eval import mean_bursts
 from lofi.train.reference_protocol import ReferenceProtocol
 from lofi.train.robustness import robustness
 from lofi.train.tracking import log_run
@@ -43,12 +44,14 @@ def train(cfg: DictConfig) -> dict:
     pl.seed_everything(int(cfg.seed), workers=True)
     torch.set_num_threads(int(cfg.trainer.get("threads", 2)))
     name = check_model_config(cfg)
-    dm = datamodule(cfg, INPUT_VIEW[name])
+    raw_windows = cfg.task == "pretrain" and cfg.data.normalize == "window"  # standardised per visible frames
+    dm = datamodule(cfg, INPUT_VIEW[name], normalize="none" if raw_windows else None)
     dm.setup()
     model = build_model(name, in_channels=_channels(dm), **OmegaConf.to_container(cfg.model.options))
     if cfg.model.get("pretrained"):
         load_pretrained(model, cfg.model.pretrained, dm)
-    filler = _recovery_filler(cfg)
+    with torch.random.fork_rng():  # building the filler's model must not move the run's random streams
+        filler = recovery_filler(cfg, dm)
     if cfg.task == "pretrain":
         return pretrain(cfg, dm, model, out)
     logger = mlflow_logger(cfg)
@@ -106,6 +109,7 @@ def load_pretrained(model, path: str | Path, dm: CsiDataModule) -> None:
             another normalisation, or an encoder of another size.
     """
     checkpoint = load_recovery_checkpoint(path)
+    check_pretrained_on(checkpoint, path, dm)
     width = dm.input_shape[-1]
     if checkpoint.n_features != width or checkpoint.normalize != dm.normalize:
         raise RecoveryCheckpointError(
@@ -119,17 +123,56 @@ def load_pretrained(model, path: str | Path, dm: CsiDataModule) -> None:
         raise RecoveryCheckpointError(f"{path}: {err}") from err
 
 
-def _recovery_filler(cfg: DictConfig):
-    """The CSI-BERT filler of ``recovery_eval.checkpoint`` (None when unset)."""
-    path = (cfg.get("recovery_eval") or {}).get("checkpoint")
+def recovery_filler(cfg: DictConfig, dm: CsiDataModule) -> CsiBertFiller | None:
+    """The CSI-BERT filler of ``recovery_eval.checkpoint`` (None when unset), checked against the data."""
+    options = cfg.get("recovery_eval") or {}
+    share, bursts = float(options.get("hide_share", 0.2)), mean_bursts(options)
+    if not 0.0 < share < 1.0 or min(bursts) < 1.0:
+        raise ValueError(
+            f"recovery_eval: hide_share must be in (0, 1) and bursts >= 1 frame, got {share}, {bursts}"
+        )
+    path = options.get("checkpoint")
     if not path:
         return None
-    return CsiBertFiller.from_checkpoint(load_recovery_checkpoint(path), str(path))
+    if cfg.task == "pretrain":
+        raise ValueError(
+            "recovery_eval.checkpoint is for localisation runs; a pre-training run measures itself"
+        )
+    checkpoint = load_recovery_checkpoint(path)
+    filler = CsiBertFiller.from_checkpoint(checkpoint, str(path))
+    if filler.n_features != dm.source.amplitude.shape[1]:
+        raise RecoveryCheckpointError(
+            f"{path}: recovers {filler.n_features} values per frame, "
+            f"the data set has {dm.source.amplitude.shape[1]}"
+        )
+    check_pretrained_on(checkpoint, path, dm)
+    return filler
 
 
-def datamodule(cfg: DictConfig, view: str) -> CsiDataModule:
-    """The DataModule of ``cfg.data`` in the model's input view."""
+def check_pretrained_on(checkpoint: RecoveryCheckpoint, path: str | Path, dm: CsiDataModule) -> None:
+    """Refuse a recovery file pre-trained on another data set, split or fold: its pre-training
+    may have seen this run's test rows (unlabelled, but still the held-out CSI)."""
+    source = checkpoint.source
+    here = {
+        "dataset_sha256": file_sha256(dm.data_dir / "manifest.json")[:16],
+        "split": dm.split,
+        "fold": dm.fold,
+    }
+    there = {key: source.get(key) for key in here}
+    if dm.split == "paper":  # the fold does not choose anything on the paper split
+        here.pop("fold"), there.pop("fold")
+    if there != here:
+        raise RecoveryCheckpointError(
+            f"{path}: pre-trained on {there}, this run uses {here}: its pre-training may have seen this "
+            "run's test rows; pre-train on this data set and split"
+        )
+
+
+def datamodule(cfg: DictConfig, view: str, normalize: str | None = None) -> CsiDataModule:
+    """The DataModule of ``cfg.data`` in the model's input view (``normalize`` overrides the config's)."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
+    if normalize is not None:
+        data["normalize"] = normalize
     return CsiDataModule(
         data_dir=data.pop("dir"), view=view, seed=int(cfg.seed), extra=tuple(data.pop("extra", ())), **data
     )
