@@ -113,3 +113,44 @@ def test_the_linear_variant_recovers_interpolation_plus_a_correction():
         torch.testing.assert_close(model.recover(x, mask), model.encoder.visible_input(x, mask))
     with pytest.raises(ValueError, match="mask_input"):
         build_model("csibert", **SMALL, mask_input="zeros")
+
+
+def _sine_windows(n: int, generator: torch.Generator) -> torch.Tensor:
+    """Windows of 40 frames x 8 subcarriers: sinusoids of 12-28 frame periods (a person's sway), noise."""
+    t = torch.arange(40.0)
+    period = 12 + 16 * torch.rand(n, 1, 1, generator=generator)
+    phase = 6.28 * torch.rand(n, 1, 8, generator=generator)
+    return torch.sin(6.28 * t[None, :, None] / period + phase) + 0.05 * torch.randn(
+        n, 40, 8, generator=generator
+    )
+
+
+def _bursts(n: int, generator: torch.Generator, burst: int = 8) -> torch.Tensor:
+    start = torch.randint(4, 40 - burst - 4, (n, 1), generator=generator)
+    steps = torch.arange(40)[None, :]
+    return (steps >= start) & (steps < start + burst)
+
+
+def test_recovery_beats_linear_fill_where_a_line_misses_the_curve():
+    """Bursts of 8 lost frames in a smooth periodic signal: a line cuts the curve, CSI-BERT learns it."""
+    from lofi.models.csibert import interpolate_hidden
+
+    torch.manual_seed(0)
+    model = build_model("csibert", n_subcarriers=8, **SMALL, max_len=40)
+    test_x, test_mask = (
+        _sine_windows(256, torch.Generator().manual_seed(2)),
+        _bursts(256, torch.Generator().manual_seed(3)),
+    )
+    linear = (interpolate_hidden(test_x, test_mask)[test_mask] - test_x[test_mask]).abs().mean().item()
+    optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(300):
+        x = _sine_windows(64, generator)
+        mask = _bursts(64, generator) | random_frame_mask(64, 40, (0.0, 0.2), generator)
+        loss = masked_recovery_loss(model.recover(x, mask), x, mask)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():
+        learned = (model.recover(test_x, test_mask)[test_mask] - test_x[test_mask]).abs().mean().item()
+    assert learned < 0.6 * linear, (learned, linear)  # measured: 0.15 vs 0.44 (seeded, CPU)

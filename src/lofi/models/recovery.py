@@ -23,7 +23,7 @@ from lofi.models.csibert import CSIBert, standardize_visible
 
 #: Windows per forward pass.
 BATCH = 256
-#: A window needs this many received rows to standardise itself (``window`` normalisation).
+#: A window needs this many received rows to be recovered (and to standardise itself).
 MIN_RECEIVED = 2
 
 
@@ -126,7 +126,7 @@ class CsiBertFiller:
         """
         if self.normalize == "global":
             x = np.where(hidden[..., None], 0.0, (windows - self.mean) / self.std).astype(np.float32)
-            return x, np.ones(len(windows), dtype=bool), self.std, self.mean
+            return x, (~hidden).sum(axis=1) >= MIN_RECEIVED, self.std, self.mean
         z, shift, scale, count = standardize_visible(torch.from_numpy(windows), torch.from_numpy(~hidden))
         return z.numpy(), count.numpy() >= MIN_RECEIVED, scale.numpy(), shift.numpy()
 

@@ -121,7 +121,8 @@ def refilled_source(
 def mean_bursts(options: Mapping) -> tuple[float, ...]:
     """``mean_burst_frames`` of a ``recovery_eval`` config (one number or a list) as a tuple."""
     value = options.get("mean_burst_frames", 3.0)
-    values = tuple(float(v) for v in (value if isinstance(value, Sequence | ListConfig) else [value]))
+    many = isinstance(value, Sequence | ListConfig) and not isinstance(value, str)
+    values = tuple(float(v) for v in (value if many else [value]))
     if not values:
         raise ValueError("recovery_eval.mean_burst_frames is empty")
     return values
