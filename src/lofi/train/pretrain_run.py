@@ -85,10 +85,10 @@ def _fit(cfg, dm, module, trainer_cfg: dict, out: Path, logger) -> tuple[int, fl
         enable_model_summary=False,
     )  # fmt: skip
     trainer.fit(module, datamodule=dm)
-    trainer.test(
+    results = trainer.test(
         module, datamodule=dm, ckpt_path="best" if checkpoint.best_model_path else None, verbose=False
     )
-    tested = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")}
+    tested = {k: float(v) for k, v in results[0].items() if k.startswith("test/")}
     best = checkpoint.best_model_score
     epochs = int(trainer.fit_loop.epoch_progress.current.completed)
     return epochs, float(best) if best is not None else float("nan"), tested
