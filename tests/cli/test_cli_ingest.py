@@ -78,7 +78,7 @@ def _recovery_file(path):
     from lofi.io.recovery_checkpoint import RecoveryCheckpoint, save_recovery_checkpoint
     from lofi.models.csibert import CSIBert
 
-    options = {"hidden": 16, "layers": 1, "heads": 2, "intermediate": 32}
+    options = {"hidden": 16, "layers": 1, "heads": 2, "intermediate": 32, "mask_input": "linear"}
     torch.manual_seed(0)
     model = CSIBert(n_features=52, **options)
     return save_recovery_checkpoint(path, RecoveryCheckpoint(model.state_dict(), options, 52, 100, "window"))

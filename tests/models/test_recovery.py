@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lofi.io.recovery_checkpoint import (
+    FORMAT,
     RecoveryCheckpoint,
     RecoveryCheckpointError,
     load_recovery_checkpoint,
@@ -15,7 +16,8 @@ from lofi.io.recovery_checkpoint import (
 from lofi.models.csibert import CSIBert
 from lofi.models.recovery import CsiBertFiller, nearest_window, run_blocks, window_starts
 
-SMALL = {"hidden": 16, "layers": 1, "heads": 2, "intermediate": 32, "max_len": 20, "subcarrier_attn_dim": 8}
+SMALL = {"hidden": 16, "layers": 1, "heads": 2, "intermediate": 32, "max_len": 20, "subcarrier_attn_dim": 8,
+         "mask_input": "linear"}  # fmt: skip
 
 
 class ZeroRecovery(CSIBert):
@@ -133,7 +135,7 @@ def test_a_recovery_file_round_trips_and_recovers_like_the_model(tmp_path):
     [
         ({"state_dict": {}}, "not a CSI-BERT recovery file"),
         ([1, 2, 3], "not a CSI-BERT recovery file"),
-        ({"format": "lofi-csibert-recovery/1", "options": {}}, "lacks or mistypes"),
+        ({"format": FORMAT, "options": {}}, "lacks or mistypes"),
     ],
 )
 def test_other_files_are_refused_with_the_path_and_why(tmp_path, payload, message):
@@ -152,7 +154,7 @@ def test_a_pickled_object_is_refused_without_running_it(tmp_path):
             return (exec, (f"import pathlib; pathlib.Path({str(sentinel)!r}).write_text('x')",))
 
     path = tmp_path / "evil.pt"
-    torch.save({"format": "lofi-csibert-recovery/1", "x": Payload()}, path)
+    torch.save({"format": FORMAT, "x": Payload()}, path)
     with pytest.raises(RecoveryCheckpointError, match="without running code"):
         load_recovery_checkpoint(path)
     assert not sentinel.exists()

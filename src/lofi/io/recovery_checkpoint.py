@@ -30,7 +30,7 @@ import torch
 
 from lofi.io.atomic import atomic_open
 
-FORMAT = "lofi-csibert-recovery/1"
+FORMAT = "lofi-csibert-recovery/2"  # 2: ``options`` always name ``mask_input``
 NORMALIZE = ("window", "global")
 
 
@@ -57,6 +57,8 @@ class RecoveryCheckpoint:
             raise RecoveryCheckpointError(
                 f"{where}: normalize {self.normalize!r} is not one of {', '.join(NORMALIZE)}"
             )
+        if "mask_input" not in self.options:
+            raise RecoveryCheckpointError(f"{where}: options do not say mask_input (how hidden frames enter)")
         if self.n_features < 1 or self.length < 1:
             raise RecoveryCheckpointError(
                 f"{where}: n_features and length must be positive, got {self.n_features}, {self.length}"
