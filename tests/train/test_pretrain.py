@@ -29,7 +29,7 @@ def pretrained(tiny_dataset, tmp_path_factory):
 def test_pretraining_writes_a_recovery_file_and_compares_fills(pretrained):
     out, _ = pretrained
     written = json.loads((out / "metrics.json").read_text())
-    assert written["task"] == "pretrain" and written["epochs"] == 2
+    assert written["task"] == "pretrain" and written["epochs"] == 2 and written["normalize"] == "window"
     assert np.isfinite(written["val/best_loss"]) and np.isfinite(written["test/mae"])
     for burst in (3, 10):
         maes = [written[f"recovery/burst{burst}/mae_{m}"] for m in ("linear", "spline", "csibert")]

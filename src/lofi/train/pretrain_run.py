@@ -58,7 +58,11 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> d
     metrics = tested | {"val/best_loss": best}
     share, bursts = float(evaluation.get("hide_share", 0.2)), mean_bursts(evaluation)
     metrics |= recovery_errors(dm.source, dm.part_rows("test"), dm.runs, filler, share, bursts, int(cfg.seed))
-    metrics |= run_facts(cfg, dm, model, seconds, epochs) | {"recovery_file": str(path)}
+    # the windows were read raw when standardised per visible frames: report the standardisation used
+    metrics |= run_facts(cfg, dm, model, seconds, epochs) | {
+        "normalize": normalize,
+        "recovery_file": str(path),
+    }
     write_json(out / "metrics.json", json_ready(metrics))
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
