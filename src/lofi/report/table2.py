@@ -65,7 +65,8 @@ def table2_markdown(runs: pd.DataFrame) -> str:
     runs = runs.assign(
         task_order=runs["task"].map({"multitask": 0, "regression": 1, "classify": 2}).fillna(3)
     )
-    ordered = runs.sort_values(["order", "task_order", "normalize", "split"])
+    runs = runs.assign(norm_order=runs["normalize"].map({"window": 0, "global": 1, "none": 2}).fillna(3))
+    ordered = runs.sort_values(["order", "task_order", "norm_order", "split"])  # the paper's way first
     for _, group in ordered.groupby(list(KEYS), sort=False):
         lines.append(_row(group))
     return "\n".join(lines) + "\n"
@@ -81,11 +82,19 @@ def _row(group: pd.DataFrame) -> str:
     paper_cell = (
         "–" if paper is None else f"{paper[0]:.3f} / {paper[2]:.2f} / {paper[3]:.2f} / {paper[4]:.2f}"
     )
-    params = "–" if not first["parameters"] else f"{first['parameters'] / 1e3:,.0f} K"
-    cells = [name, str(first["normalize"]), str(first["split"]), str(len(group)), error,
+    params = _size(first["parameters"])
+    normalize = "–" if first["model"] == "mean" else str(first["normalize"])  # the mean reads no input
+    cells = [name, normalize, str(first["split"]), str(len(group)), error,
              _cell(group["err_true"], "{:.3f}"), accuracies, _cell(group["paper_protocol_err"], "{:.3f}"),
              params, _cell(group["epochs"], "{:.0f}")]  # fmt: skip
     return "| " + " | ".join([*cells, paper_cell]) + " |"
+
+
+def _size(parameters: float) -> str:
+    """Parameter count as 25 K or 11.2 M; baselines have none."""
+    if not parameters or not np.isfinite(parameters):
+        return "–"
+    return f"{parameters / 1e6:.1f} M" if parameters >= 1e6 else f"{parameters / 1e3:.0f} K"
 
 
 def _cell(values: pd.Series, fmt: str, spread: bool = True) -> str:
