@@ -67,7 +67,7 @@ def time_model(name: str, data: Path, steps: int, batch: int) -> tuple[float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per model (default: 10)")
+    parser.add_argument("--steps", type=int, default=30, help="timed steps per model (default: 30)")
     parser.add_argument("--batch", type=int, default=64, help="batch size (default: 64)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
     args = parser.parse_args()
