@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -20,9 +19,9 @@ from lofi.io.json_report import file_sha256, write_json
 from lofi.io.recovery_checkpoint import RecoveryCheckpoint, load_recovery_checkpoint, save_recovery_checkpoint
 from lofi.models.csibert import CSIBert
 from lofi.models.recovery import CsiBertFiller
+from lofi.train.fitting import fit_and_test, trainer_settings
 from lofi.train.outputs import git_commit, json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain import PretrainModule
-from lofi.train.progress import EpochLog
 from lofi.train.recovery_eval import mean_bursts, recovery_errors
 from lofi.train.tracking import log_run
 
@@ -39,7 +38,7 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> d
         )
     options = cfg.get("pretrain") or {}
     adversarial = float(options.get("adversarial_weight", 0.0))
-    trainer_cfg = {k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "threads"}
+    trainer_cfg = trainer_settings(cfg)
     clip = trainer_cfg.pop("gradient_clip_val", None) if adversarial > 0 else None  # manual optimisation
     module = PretrainModule(
         model, float(cfg.model.lr), float(cfg.model.weight_decay),
@@ -48,7 +47,9 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> d
     )  # fmt: skip
     logger = mlflow_logger(cfg)
     start = time.perf_counter()
-    epochs, best, tested = _fit(cfg, dm, module, trainer_cfg, out, logger)
+    fitted = fit_and_test(cfg, module, dm, out, logger, trainer=trainer_cfg)
+    epochs, best = fitted.epochs, fitted.best_val
+    tested = {k: v for k, v in fitted.tested.items() if k.startswith("test/")}
     seconds = time.perf_counter() - start
     path = save_recovery_checkpoint(
         out / RECOVERY_FILE, _recovery_checkpoint(cfg, dm, model, best, normalize)
@@ -70,32 +71,6 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> d
                 "dataset_sha256": metrics["dataset_sha256"], "git_commit": metrics["git_commit"]}  # fmt: skip
         log_run(logger, cfg, metrics, out, tags)
     return metrics
-
-
-def _fit(cfg, dm, module, trainer_cfg: dict, out: Path, logger) -> tuple[int, float, dict]:
-    """Fit, then test at the best checkpoint; returns epochs run, best val loss, test metrics."""
-    checkpoint = pl.callbacks.ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        monitor="val/loss",
-        mode="min",
-        filename="best",
-        auto_insert_metric_name=False,
-    )
-    stopping = pl.callbacks.EarlyStopping(
-        monitor="val/loss", mode="min", patience=int(cfg.callbacks.patience)
-    )
-    trainer = pl.Trainer(
-        **trainer_cfg, callbacks=[checkpoint, stopping, EpochLog()], logger=logger, default_root_dir=out,
-        enable_model_summary=False,
-    )  # fmt: skip
-    trainer.fit(module, datamodule=dm)
-    results = trainer.test(
-        module, datamodule=dm, ckpt_path="best" if checkpoint.best_model_path else None, verbose=False
-    )
-    tested = {k: float(v) for k, v in results[0].items() if k.startswith("test/")}
-    best = checkpoint.best_model_score
-    epochs = int(trainer.fit_loop.epoch_progress.current.completed)
-    return epochs, float(best) if best is not None else float("nan"), tested
 
 
 def _recovery_checkpoint(

@@ -25,6 +25,7 @@ from lofi.models import INPUT_VIEW, MODELS, build_model
 from lofi.models.csibert import load_encoder
 from lofi.models.recovery import CsiBertFiller
 from lofi.train.figures import save_error_cdf
+from lofi.train.fitting import fit_and_test
 from lofi.train.module import LocalizationModule, collect, window_metrics
 from lofi.train.outputs import json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain_run import pretrain
@@ -201,33 +202,9 @@ def _fit_network(
     module = LocalizationModule(
         model, str(cfg.task), tuple(cfg.region_weights), cfg.model.lr, cfg.model.weight_decay
     )
-    monitor = str(cfg.callbacks.monitor)
-    checkpoint = pl.callbacks.ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        monitor=monitor,
-        mode="min",
-        filename="best",
-        auto_insert_metric_name=False,
-    )
-    stopping = pl.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=int(cfg.callbacks.patience))
-    trainer_cfg = {k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "threads"}
-    trainer = pl.Trainer(
-        **trainer_cfg,
-        callbacks=[checkpoint, stopping, progress or EpochLog(), *([protocol] if protocol else [])],
-        logger=logger,
-        default_root_dir=out,
-        enable_model_summary=False,
-    )
-    trainer.fit(module, datamodule=dm)
-    trainer.test(
-        module, datamodule=dm, ckpt_path="best" if checkpoint.best_model_path else None, verbose=False
-    )
-    best = checkpoint.best_model_score
-    return (
-        module.test_outputs,
-        int(trainer.fit_loop.epoch_progress.current.completed),
-        float(best) if best is not None else float("nan"),
-    )
+    extra = [progress or EpochLog(), *([protocol] if protocol else [])]
+    fitted = fit_and_test(cfg, module, dm, out, logger, extra)
+    return module.test_outputs, fitted.epochs, fitted.best_val
 
 
 def _fit_baseline(dm: CsiDataModule, model) -> dict:
