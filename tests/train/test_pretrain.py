@@ -42,7 +42,7 @@ def test_pretraining_writes_a_recovery_file_and_compares_fills(pretrained):
 
 
 def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, tiny_dataset, tmp_path):
-    from lofi.train.run import load_pretrained
+    from lofi.train.pretrained import load_pretrained
 
     out, _ = pretrained
     checkpoint = load_recovery_checkpoint(out / "csibert_recovery.pt")

@@ -50,6 +50,7 @@ from lofi.data.splits import SPLITS, SplitWindows, make_split, split_windows
 from lofi.data.windows import LABELS, WINDOW_FRAMES, run_ids, window_labels
 from lofi.io.dataset_store import Dataset as StoredDataset
 from lofi.io.dataset_store import DatasetError, load_dataset
+from lofi.io.json_report import file_sha256
 
 PARTS = ("train", "val", "test")
 
@@ -126,10 +127,6 @@ class WindowDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.starts)
-
-    def inputs(self, i: int) -> np.ndarray:
-        """Model input of window ``i`` (float32, :meth:`FeatureSpec.shape`)."""
-        return self.batch_inputs(np.asarray([i]))[0]
 
     def batch_inputs(self, indices: np.ndarray) -> np.ndarray:
         """Model inputs of the windows ``indices`` (float32, (B, *shape)), built in one go.
@@ -302,6 +299,11 @@ class CsiDataModule(pl.LightningDataModule):
     def num_windows(self) -> dict[str, int]:
         """Windows per split: training candidates (every usable start), fixed val and test windows."""
         return {part: len(self.datasets[part]) if part in self.datasets else 0 for part in PARTS}
+
+    @property
+    def dataset_sha256(self) -> str:
+        """The data set's identity: the first 16 hex digits of its manifest's SHA-256."""
+        return file_sha256(self.data_dir / "manifest.json")[:16]
 
     @property
     def source(self) -> WindowSource:

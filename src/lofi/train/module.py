@@ -129,3 +129,15 @@ def predict_windows(
             outputs = model(batch["x"].to(device))
         batches.append(collect(batch, outputs))
     return batches
+
+
+def predict_all(model: nn.Module, dataset: Dataset, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Labels, truth and predictions of every window of ``dataset`` (eval mode, no gradients;
+    the model's mode is restored)."""
+    was_training = model.training
+    model.eval()
+    try:
+        parts = predict_windows(model, dataset, np.arange(len(dataset)), batch_size)
+    finally:
+        model.train(was_training)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

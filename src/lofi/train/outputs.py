@@ -13,7 +13,6 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lofi.data.datamodule import CsiDataModule
-from lofi.io.json_report import file_sha256
 from lofi.models import count_parameters
 from lofi.train.tracking import init_store
 
@@ -52,7 +51,7 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "peak_memory_kind": "cuda max_memory_allocated" if torch.cuda.is_available() else "peak RSS (CPU)",
         "git_commit": git_commit(),
         "config_sha256": hashlib.sha256(config_text.encode()).hexdigest()[:16],
-        "dataset_sha256": file_sha256(dm.data_dir / "manifest.json")[:16],
+        "dataset_sha256": dm.dataset_sha256,
     }
 
 

@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lofi.data.datamodule import CsiDataModule
-from lofi.io.json_report import file_sha256, write_json
+from lofi.io.json_report import write_json
 from lofi.io.recovery_checkpoint import RecoveryCheckpoint, load_recovery_checkpoint, save_recovery_checkpoint
 from lofi.models.csibert import CSIBert
 from lofi.models.recovery import CsiBertFiller
@@ -97,7 +97,7 @@ def pretraining_source(cfg: DictConfig, dm: CsiDataModule) -> dict:
     """What a recovery file was pre-trained on: data set hash, split, fold, seed, commit."""
     return {
         "data_dir": str(dm.data_dir),
-        "dataset_sha256": file_sha256(dm.data_dir / "manifest.json")[:16],
+        "dataset_sha256": dm.dataset_sha256,
         "split": dm.split,
         "fold": dm.fold,
         "seed": int(cfg.seed),

@@ -13,8 +13,8 @@ import torch
 from omegaconf import DictConfig
 
 from lofi.csi.fill import AmplitudeFiller
-from lofi.data.datamodule import CsiDataModule, WindowDataset
-from lofi.train.module import predict_windows, window_metrics
+from lofi.data.datamodule import CsiDataModule
+from lofi.train.module import predict_all, window_metrics
 from lofi.train.recovery_eval import CLASSICAL, bursty_hide, mean_bursts, refilled_source
 
 #: Windows per forward pass when re-testing.
@@ -34,18 +34,7 @@ def robustness(cfg: DictConfig, dm: CsiDataModule, model: torch.nn.Module, fille
         out[f"{key}/hidden_share"] = float(hide.sum() / max(rows.sum(), 1))
         for method in (*CLASSICAL, "csibert"):
             source = refilled_source(dm.source, hide, dm.runs, method, filler)
-            scores = window_metrics(predict(model, dm.windows_of(source, "test")))
+            scores = window_metrics(predict_all(model, dm.windows_of(source, "test"), BATCH))
             out[f"{key}/err_mean_{method}"] = scores["err_mean"]
             out[f"{key}/err_true_mean_{method}"] = scores["err_true_mean"]
     return out
-
-
-def predict(model: torch.nn.Module, dataset: WindowDataset) -> dict[str, np.ndarray]:
-    """Labels, truth and predictions of every window of ``dataset`` (eval mode, no gradients)."""
-    was_training = model.training
-    model.eval()
-    try:
-        parts = predict_windows(model, dataset, np.arange(len(dataset)), BATCH)
-    finally:
-        model.train(was_training)
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -17,20 +17,17 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from lofi.data.datamodule import CsiDataModule, WindowDataset
-from lofi.io.json_report import file_sha256, write_json
-from lofi.io.recovery_checkpoint import RecoveryCheckpoint, RecoveryCheckpointError, load_recovery_checkpoint
+from lofi.data.datamodule import CsiDataModule
+from lofi.io.json_report import write_json
 from lofi.io.tables import write_table
 from lofi.models import INPUT_VIEW, MODELS, build_model
-from lofi.models.csibert import load_encoder
-from lofi.models.recovery import CsiBertFiller
 from lofi.train.figures import save_error_cdf
 from lofi.train.fitting import fit_and_test
-from lofi.train.module import LocalizationModule, collect, window_metrics
+from lofi.train.module import LocalizationModule, predict_all, window_metrics
 from lofi.train.outputs import json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain_run import pretrain
+from lofi.train.pretrained import load_pretrained, recovery_filler
 from lofi.train.progress import EpochLog
-from lofi.train.recovery_eval import mean_bursts
 from lofi.train.reference_protocol import ReferenceProtocol
 from lofi.train.robustness import robustness
 from lofi.train.tracking import log_run
@@ -102,73 +99,6 @@ def check_model_config(cfg: DictConfig) -> str:
     return name
 
 
-def load_pretrained(model, path: str | Path, dm: CsiDataModule) -> None:
-    """Start ``model`` (a CSIBert) from a pre-training run's ``csibert_recovery.pt``.
-
-    Raises:
-        RecoveryCheckpointError: not a recovery file, pre-trained on other inputs or with
-            another normalisation, or an encoder of another size.
-    """
-    checkpoint = load_recovery_checkpoint(path)
-    check_pretrained_on(checkpoint, path, dm)
-    width = dm.input_shape[-1]
-    if checkpoint.n_features != width or checkpoint.normalize != dm.normalize:
-        raise RecoveryCheckpointError(
-            f"{path}: pre-trained on {checkpoint.n_features} values per frame with normalize="
-            f"{checkpoint.normalize}, but this run reads {width} with data.normalize={dm.normalize}: "
-            "pre-train with the same data settings"
-        )
-    try:
-        load_encoder(model, checkpoint.state_dict)
-    except ValueError as err:
-        raise RecoveryCheckpointError(f"{path}: {err}") from err
-
-
-def recovery_filler(cfg: DictConfig, dm: CsiDataModule) -> CsiBertFiller | None:
-    """The CSI-BERT filler of ``recovery_eval.checkpoint`` (None when unset), checked against the data."""
-    options = cfg.get("recovery_eval") or {}
-    share, bursts = float(options.get("hide_share", 0.2)), mean_bursts(options)
-    if not 0.0 < share < 1.0 or min(bursts) < 1.0:
-        raise ValueError(
-            f"recovery_eval: hide_share must be in (0, 1) and bursts >= 1 frame, got {share}, {bursts}"
-        )
-    path = options.get("checkpoint")
-    if not path:
-        return None
-    if cfg.task == "pretrain":
-        raise ValueError(
-            "recovery_eval.checkpoint is for localisation runs; a pre-training run measures itself"
-        )
-    checkpoint = load_recovery_checkpoint(path)
-    filler = CsiBertFiller.from_checkpoint(checkpoint, str(path))
-    if filler.n_features != dm.source.amplitude.shape[1]:
-        raise RecoveryCheckpointError(
-            f"{path}: recovers {filler.n_features} values per frame, "
-            f"the data set has {dm.source.amplitude.shape[1]}"
-        )
-    check_pretrained_on(checkpoint, path, dm)
-    return filler
-
-
-def check_pretrained_on(checkpoint: RecoveryCheckpoint, path: str | Path, dm: CsiDataModule) -> None:
-    """Refuse a recovery file pre-trained on another data set, split or fold: its pre-training
-    may have seen this run's test rows (unlabelled, but still the held-out CSI)."""
-    source = checkpoint.source
-    here = {
-        "dataset_sha256": file_sha256(dm.data_dir / "manifest.json")[:16],
-        "split": dm.split,
-        "fold": dm.fold,
-    }
-    there = {key: source.get(key) for key in here}
-    if dm.split == "paper":  # the fold does not choose anything on the paper split
-        here.pop("fold"), there.pop("fold")
-    if there != here:
-        raise RecoveryCheckpointError(
-            f"{path}: pre-trained on {there}, this run uses {here}: its pre-training may have seen this "
-            "run's test rows; pre-train on this data set and split"
-        )
-
-
 def datamodule(cfg: DictConfig, view: str, normalize: str | None = None) -> CsiDataModule:
     """The DataModule of ``cfg.data`` in the model's input view (``normalize`` overrides the config's)."""
     data = OmegaConf.to_container(cfg.data, resolve=True)
@@ -209,19 +139,11 @@ def _fit_network(
 
 def _fit_baseline(dm: CsiDataModule, model) -> dict:
     """Fit a baseline on the non-overlapping training windows, then predict the test windows."""
-    train = _stack(dm.strided_dataset("train"))  # non-overlapping training windows
+    windows = dm.strided_dataset("train")  # non-overlapping training windows
+    train = windows.batch(np.arange(len(windows)))
     regions = {f"region{n}": train[f"region{n}"] for n in (2, 4, 6)}
     model.fit(train["x"], train["xy"], regions)
-    parts = []
-    for batch in dm.test_dataloader():
-        with torch.no_grad():
-            parts.append(collect(batch, model(batch["x"])))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def _stack(dataset: WindowDataset) -> dict[str, torch.Tensor]:
-    """Every window of ``dataset`` as one batch."""
-    return dataset.batch(np.arange(len(dataset)))
+    return predict_all(model, dm.datasets["test"])
 
 
 def _write_outputs(out: Path, metrics: dict, joined: dict, dm: CsiDataModule) -> None:
