@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
 from lofi.train.__main__ import optimized_value
@@ -56,8 +57,10 @@ def test_the_sweeper_gets_the_configured_metric():
 
 def test_a_two_trial_search_runs_and_reports_its_best_run(tiny_dataset, tmp_path):
     runs = tmp_path / "runs"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     overrides = [f"data.dir={tiny_dataset}", f"paths.runs_dir={runs}", "trainer=smoke", "trainer.threads=1",
-                 "logger=none", "data.train_windows_per_epoch=32", "data.batch_size=16"]  # fmt: skip
+                 f"logger.tracking_uri={uri}", "data.train_windows_per_epoch=32",
+                 "data.batch_size=16"]  # fmt: skip
     search = ["-m", "hparams_search=optuna", "experiment=table2_lstm", "hydra.sweeper.n_trials=2"]
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     command = [sys.executable, "-m", "lofi.train", *search, *overrides]
@@ -77,3 +80,6 @@ def test_a_two_trial_search_runs_and_reports_its_best_run(tiny_dataset, tmp_path
     assert configs["trial0"]["model"]["lr"] != configs["trial1"]["model"]["lr"]  # the sampler chose each
     assert all(1e-4 <= c["model"]["lr"] <= 1e-2 and c["model"]["options"]["hidden"] in (32, 64, 128)
                for c in configs.values())  # fmt: skip
+    client = MlflowClient(tracking_uri=uri)
+    logged = client.search_runs([client.get_experiment_by_name("lofi-hparams").experiment_id])
+    assert sorted(r.info.run_name for r in logged) == ["table2_lstm-seed0-trial0", "table2_lstm-seed0-trial1"]

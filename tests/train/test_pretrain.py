@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from lofi.data.datamodule import CsiDataModule
+from lofi.csi.fill import FillResult
+from lofi.data.datamodule import CsiDataModule, WindowSource
 from lofi.io.recovery_checkpoint import RecoveryCheckpointError, load_recovery_checkpoint
 from lofi.models import build_model
-from lofi.train.recovery_eval import bursty_hide, refill
+from lofi.train.recovery_eval import bursty_hide, recovery_errors, refill
 from lofi.train.run import train
 from tests.train.conftest import config
 
@@ -34,7 +35,8 @@ def test_pretraining_writes_a_recovery_file_and_compares_fills(pretrained):
     for burst in (3, 10):
         maes = [written[f"recovery/burst{burst}/mae_{m}"] for m in ("linear", "spline", "csibert")]
         assert all(np.isfinite(maes)) and min(maes) > 0
-        assert written[f"recovery/burst{burst}/hidden_frames"] > 100
+        hidden = written[f"recovery/burst{burst}/hidden_frames"]
+        assert hidden > 100 and 0 <= written[f"recovery/burst{burst}/csibert_fallback_frames"] <= hidden
     checkpoint = load_recovery_checkpoint(out / "csibert_recovery.pt")
     assert (
         checkpoint.normalize == "window" and checkpoint.length == 100 and checkpoint.options["hidden"] == 32
@@ -116,10 +118,34 @@ def test_refill_never_reads_hidden_values_nor_crosses_runs():
     hide = np.zeros(10, dtype=bool)
     hide[5] = True
     runs = np.repeat([0, 1], [5, 5])  # row 5 opens run 1: its only left neighbour is in run 0
-    out = refill(amplitude, hide, np.ones(10, dtype=bool), runs, "linear")
+    out = refill(amplitude, hide, np.ones(10, dtype=bool), runs, "linear").amplitude
     np.testing.assert_allclose(out[5], [6.0, 6.0, 6.0])  # nearest value of its own run, not 4..6
-    same_run = refill(amplitude, hide, np.ones(10, dtype=bool), np.zeros(10), "linear")
+    same_run = refill(amplitude, hide, np.ones(10, dtype=bool), np.zeros(10), "linear").amplitude
     np.testing.assert_allclose(same_run[5], [5.0, 5.0, 5.0])
+
+
+class _HalfFiller:
+    """A stand-in learned fill that reports half of the hidden rows kept their linear value."""
+
+    def fill(self, amplitude, fill, received, runs):
+        return FillResult(np.asarray(amplitude) + 0.5, int(fill.sum()) // 2)
+
+
+def test_recovery_errors_count_the_rows_the_learned_fill_gave_up_on():
+    rows = 4_000
+    wave = 20 + 5 * np.sin(np.arange(rows) / 7.0)
+    source = WindowSource(
+        amplitude=np.repeat(wave[:, None], 52, axis=1).astype(np.float32),
+        phase=np.zeros((rows, 52), np.float32), rssi=np.zeros(rows, np.float32),
+        xy=np.zeros((rows, 2)), xy_true=np.zeros((rows, 2)), session=np.zeros(rows, np.int64),
+        received=np.ones(rows, dtype=bool),
+    )  # fmt: skip
+    errors = recovery_errors(source, np.ones(rows, bool), np.zeros(rows), _HalfFiller(), mean_bursts=(3.0,))
+    hidden = errors["recovery/burst3/hidden_frames"]
+    assert hidden > 500 and errors["recovery/burst3/csibert_fallback_frames"] == hidden // 2
+    assert "recovery/burst3/csibert_fallback_frames" not in recovery_errors(
+        source, np.ones(rows, bool), np.zeros(rows), None, mean_bursts=(3.0,)
+    )
 
 
 def test_hidden_frames_never_reach_the_input_in_pretraining():

@@ -35,6 +35,7 @@ rule align:
     params:
         session=session_dir,
         tolerance=tolerance_option,
+    priority: 10  # on the way to the data set (see rule dataset)
     log:
         "results/logs/align/{session}.log",
     conda:

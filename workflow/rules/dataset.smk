@@ -14,6 +14,7 @@ rule dataset:
         name=DATASET["name"],
         interim=folders(WALKS, INTERIM),
         export="--export-lofi" if DATASET["export_lofi"] else "",
+    priority: 10  # before label_quality: training waits for the data set, nothing waits for the report
     log:
         "results/logs/dataset.log",
     conda:

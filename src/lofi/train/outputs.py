@@ -24,7 +24,7 @@ def mlflow_logger(cfg: DictConfig):
     from pytorch_lightning.loggers import MLFlowLogger
 
     init_store(str(uri), str(cfg.logger.experiment))
-    run_name = f"{cfg.experiment_name}-seed{cfg.seed}"
+    run_name = str(cfg.get("run_name") or f"{cfg.experiment_name}-seed{cfg.seed}")
     return MLFlowLogger(experiment_name=str(cfg.logger.experiment), tracking_uri=str(uri), run_name=run_name)
 
 

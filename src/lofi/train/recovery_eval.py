@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 from omegaconf import ListConfig
 
-from lofi.csi.fill import AmplitudeFiller, fill_rows
+from lofi.csi.fill import AmplitudeFiller, FillResult, fill_rows
 from lofi.data.datamodule import WindowSource
 from lofi.models.recovery import run_blocks
 
@@ -57,11 +57,12 @@ def refill(
     runs: np.ndarray,
     method: str,
     filler: AmplitudeFiller | None = None,
-) -> np.ndarray:
+) -> FillResult:
     """``amplitude`` (rows x S) with the rows ``hide`` re-filled by ``method`` from the rows still seen.
 
-    Methods: ``linear``, ``spline`` or ``csibert`` (needs ``filler``). Rows are 10 ms apart
-    within a run; no fill crosses a run boundary.
+    Methods: ``linear``, ``spline`` or ``csibert`` (needs ``filler``; rows it cannot recover keep
+    the linear value and are counted in ``fallback_rows``). Rows are 10 ms apart within a run;
+    no fill crosses a run boundary.
     """
     seen = received & ~hide
     out = np.array(amplitude, dtype=np.float32, copy=True)
@@ -71,11 +72,11 @@ def refill(
         if hide[rows].any():
             t = np.arange(rows.stop - rows.start, dtype=np.float64)
             out[rows] = fill_rows(t, out[rows], seen[rows], hide[rows], classical)
-    if method == "csibert":
-        if filler is None:
-            raise ValueError("the csibert refill needs a CSI-BERT filler")
-        out = filler.fill(out, hide, seen, runs).amplitude
-    return out
+    if method != "csibert":
+        return FillResult(out, 0)
+    if filler is None:
+        raise ValueError("the csibert refill needs a CSI-BERT filler")
+    return filler.fill(out, hide, seen, runs)
 
 
 def recovery_errors(
@@ -90,7 +91,8 @@ def recovery_errors(
     """Amplitude MAE (int8 units) of each fill method on hidden received frames of ``rows`` (bool).
 
     For each mean burst length b (frames): ``recovery/burst<b>/mae_<method>`` for linear,
-    spline and (with a filler) csibert, and ``recovery/burst<b>/hidden_frames``.
+    spline and (with a filler) csibert, ``recovery/burst<b>/hidden_frames`` and, with a filler,
+    ``recovery/burst<b>/csibert_fallback_frames`` (hidden frames CSI-BERT left at the linear value).
     """
     errors = {}
     methods = (*CLASSICAL, "csibert") if filler is not None else CLASSICAL
@@ -101,7 +103,9 @@ def recovery_errors(
         truth, key = source.amplitude[hide], f"recovery/burst{burst:g}"
         for method in methods:
             filled = refill(source.amplitude, hide, source.received, runs, method, filler)
-            errors[f"{key}/mae_{method}"] = float(np.abs(filled[hide] - truth).mean())
+            errors[f"{key}/mae_{method}"] = float(np.abs(filled.amplitude[hide] - truth).mean())
+            if method == "csibert":
+                errors[f"{key}/csibert_fallback_frames"] = float(filled.fallback_rows)
         errors[f"{key}/hidden_frames"] = float(hide.sum())
     return errors
 
@@ -114,7 +118,7 @@ def refilled_source(
     filler: AmplitudeFiller | None = None,
 ) -> WindowSource:
     """``source`` with the rows ``hide`` lost and re-filled by ``method`` (they count as not received)."""
-    amplitude = refill(source.amplitude, hide, source.received, runs, method, filler)
+    amplitude = refill(source.amplitude, hide, source.received, runs, method, filler).amplitude
     return replace(source, amplitude=amplitude, received=source.received & ~hide)
 
 
