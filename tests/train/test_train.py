@@ -70,6 +70,7 @@ def test_a_multirun_sweep_logs_each_run_to_one_fresh_store(tiny_dataset, tmp_pat
     assert sorted(r.info.run_name for r in runs) == ["table2_gru-seed0", "table2_mean-seed0"]
     for run in runs:
         assert run.data.tags["model"] in ("gru", "mean") and run.data.params["trainer.max_epochs"] == "2"
+        assert run.info.status == "FINISHED"  # the baseline's too: no Trainer ends its run
         assert "test/err_mean" in run.data.metrics
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"metrics.json", "predictions.parquet", "config.yaml", "error_cdf.png"} <= artifacts

@@ -57,7 +57,8 @@ def flat_params(cfg: DictConfig) -> dict[str, str]:
 
 
 def log_run(logger, cfg: DictConfig, metrics: dict, out: Path, tags: dict[str, str]) -> None:
-    """Params, tags, final metrics and the run folder's files, on the logger's MLflow run."""
+    """Params, tags, final metrics and the run folder's files, on the logger's MLflow run; then
+    the run is marked finished."""
     from mlflow.entities import Metric, Param, RunTag
 
     client, run_id = logger.experiment, logger.run_id
@@ -68,3 +69,4 @@ def log_run(logger, cfg: DictConfig, metrics: dict, out: Path, tags: dict[str, s
         if path.is_file() and path.suffix in (".json", ".parquet", ".yaml", ".ckpt", ".pt", ".png"):
             folder = path.parent.relative_to(out)
             client.log_artifact(run_id, str(path), artifact_path=None if folder == Path(".") else str(folder))
+    client.set_terminated(run_id, "FINISHED")  # baselines never fit, so no Trainer ends their run
