@@ -19,6 +19,19 @@ def test_there_is_one_experiment_per_table_cell():
     assert {f"table2_{c}" for c in cells} <= set(EXPERIMENTS)
 
 
+def test_help_says_what_a_run_does_and_lists_every_experiment(tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "lofi.train", "--help"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("python -m lofi.train: one Table II run")
+    groups = next(line for line in result.stdout.splitlines() if line.startswith("experiment: "))
+    assert set(groups.removeprefix("experiment: ").split(", ")) == set(EXPERIMENTS)
+    assert "lofi table2 results/runs" in result.stdout  # the examples footer
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_runs(tiny_dataset, tmp_path, experiment):
     metrics = train(config(tiny_dataset, tmp_path, f"experiment={experiment}"))
