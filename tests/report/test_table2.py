@@ -35,6 +35,19 @@ def test_seeds_are_pooled_and_rows_follow_the_paper(tmp_path):
     assert lines[4].startswith("| gru [classify] | global | paper | 1 | 3.000")
 
 
+def test_cross_subject_folds_are_rows_of_their_own(tmp_path):
+    for fold in (1, 0):
+        _run(tmp_path, f"xs{fold}", split="cross_subject", fold=fold, **{"test/err_mean": 1.0 + fold})
+    _run(tmp_path, "paper")
+    lines = table2_markdown(collect_runs(tmp_path)).splitlines()[2:]
+    assert [line.split(" | ")[2] for line in lines] == [
+        "cross_subject fold 0",
+        "cross_subject fold 1",
+        "paper",
+    ]
+    assert "| 1.000 ±" in lines[0] and "| 2.000 ±" in lines[1]
+
+
 def test_a_seed_run_twice_counts_once(tmp_path):
     _run(tmp_path, "first", **{"test/err_mean": 0.9})
     _run(tmp_path, "again", **{"test/err_mean": 0.5})

@@ -1,4 +1,4 @@
-"""Table II from training runs: one row per (model, normalisation, split, protocol), seeds pooled.
+"""Table II from training runs: one row per (model, normalisation, split and fold, protocol), seeds pooled.
 
 Reads every ``metrics.json`` under a runs folder (the output of ``python -m lofi.train``;
 pre-training runs and the trials of an Optuna search, under ``optuna/``, are left out; a
@@ -66,7 +66,9 @@ def table2_markdown(runs: pd.DataFrame) -> str:
         task_order=runs["task"].map({"multitask": 0, "regression": 1, "classify": 2}).fillna(3)
     )
     runs = runs.assign(norm_order=runs["normalize"].map({"window": 0, "global": 1, "none": 2}).fillna(3))
-    ordered = runs.sort_values(["order", "task_order", "norm_order", "split"])  # the paper's way first
+    ordered = runs.sort_values(
+        ["order", "task_order", "norm_order", "split", "fold"]
+    )  # the paper's way first
     for _, group in ordered.groupby(list(KEYS), sort=False):
         lines.append(_row(group))
     return "\n".join(lines) + "\n"
@@ -84,7 +86,11 @@ def _row(group: pd.DataFrame) -> str:
     )
     params = _size(first["parameters"])
     normalize = "–" if first["model"] == "mean" else str(first["normalize"])  # the mean reads no input
-    cells = [name, normalize, str(first["split"]), str(len(group)), error,
+    split = str(first["split"])
+    split += (
+        f" fold {int(first['fold'])}" if split == "cross_subject" else ""
+    )  # its own row per held-out subject
+    cells = [name, normalize, split, str(len(group)), error,
              _cell(group["err_true"], "{:.3f}"), accuracies, _cell(group["paper_protocol_err"], "{:.3f}"),
              params, _cell(group["epochs"], "{:.0f}")]  # fmt: skip
     return "| " + " | ".join([*cells, paper_cell]) + " |"
