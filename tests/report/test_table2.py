@@ -64,3 +64,32 @@ def test_the_command_prints_and_writes_the_table(tmp_path, capsys):
 def test_a_folder_without_runs_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no training run"):
         collect_runs(tmp_path)
+
+
+def test_the_figure_draws_one_data_set_and_one_split(tmp_path):
+    from lofi.report.table2_figure import _bars, figure_runs, save_table2_figure
+
+    _run(tmp_path, "gru-0", dataset_sha256="aaaa")
+    _run(tmp_path, "gru-1", seed=1, dataset_sha256="aaaa", **{"test/err_mean": 0.7})
+    _run(tmp_path, "gru-window", normalize="window", dataset_sha256="aaaa", **{"test/err_mean": 0.9})
+    _run(tmp_path, "mean", model="mean", dataset_sha256="aaaa", **{"test/err_mean": 1.0})
+    _run(tmp_path, "xs", split="cross_subject", dataset_sha256="aaaa", **{"test/err_mean": 5.0})
+    runs = collect_runs(tmp_path)
+    chosen = figure_runs(runs)
+    assert set(chosen["split"]) == {"paper"} and len(chosen) == 4
+    means, spreads = _bars(chosen, ["gru", "lstm"], "global")
+    assert means[0] == pytest.approx(0.6) and spreads[0] == pytest.approx(0.1414, abs=1e-3)
+    assert all(v != v for v in (means[1], spreads[1]))  # no LSTM run: NaN, no bar
+    path = save_table2_figure(runs, tmp_path / "fig" / "table2.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _run(tmp_path, "other", seed=2, dataset_sha256="bbbb")
+    with pytest.raises(ValueError, match="2 data sets"):
+        figure_runs(collect_runs(tmp_path))
+    with pytest.raises(ValueError, match="no multi-task run on the 'other' split"):
+        figure_runs(runs, split="other")
+
+
+def test_the_command_draws_the_figure_on_request(tmp_path, capsys):
+    _run(tmp_path / "runs", "a")
+    assert main(["table2", str(tmp_path / "runs"), "--figure", str(tmp_path / "t.png")]) == 0
+    assert "figure:" in capsys.readouterr().out and (tmp_path / "t.png").stat().st_size > 1000

@@ -37,6 +37,10 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="folder of run folders (default: results/runs)",
     )  # fmt: skip
     table.add_argument("--out", help="also write the table here (Markdown)")
+    table.add_argument(
+        "--figure", metavar="PNG",
+        help="also draw the paper split's multi-task runs as a bar chart (baselines and the paper beside)",
+    )  # fmt: skip
     table.set_defaults(func=_cmd_table2)
 
 
@@ -52,4 +56,9 @@ def _cmd_table2(args: argparse.Namespace) -> int:
     from lofi.report.table2 import write_table2
 
     print(write_table2(args.runs, args.out), end="")
+    if args.figure:
+        from lofi.report.table2 import collect_runs
+        from lofi.report.table2_figure import save_table2_figure
+
+        print(f"figure: {save_table2_figure(collect_runs(args.runs), args.figure)}")
     return 0
