@@ -40,12 +40,9 @@ def test_cross_subject_folds_are_rows_of_their_own(tmp_path):
         _run(tmp_path, f"xs{fold}", split="cross_subject", fold=fold, **{"test/err_mean": 1.0 + fold})
     _run(tmp_path, "paper")
     lines = table2_markdown(collect_runs(tmp_path)).splitlines()[2:]
-    assert [line.split(" | ")[2] for line in lines] == [
-        "cross_subject fold 0",
-        "cross_subject fold 1",
-        "paper",
-    ]
-    assert "| 1.000 ±" in lines[0] and "| 2.000 ±" in lines[1]
+    splits = [line.split(" | ")[2] for line in lines]
+    assert splits == ["paper", "cross_subject fold 0", "cross_subject fold 1"]  # the paper's split first
+    assert "| 1.000 ±" in lines[1] and "| 2.000 ±" in lines[2]
 
 
 def test_a_seed_run_twice_counts_once(tmp_path):
@@ -74,19 +71,33 @@ def test_the_figure_draws_one_data_set_and_one_split(tmp_path):
     _run(tmp_path, "gru-window", normalize="window", dataset_sha256="aaaa", **{"test/err_mean": 0.9})
     _run(tmp_path, "mean", model="mean", dataset_sha256="aaaa", **{"test/err_mean": 1.0})
     _run(tmp_path, "xs", split="cross_subject", dataset_sha256="aaaa", **{"test/err_mean": 5.0})
+    _run(tmp_path, "bert", model="csibert", dataset_sha256="aaaa", **{"test/err_mean": 0.5})
+    _run(
+        tmp_path,
+        "bert-ft",
+        model="csibert",
+        pretrained="p.pt",
+        dataset_sha256="aaaa",
+        **{"test/err_mean": 0.9},
+    )
     runs = collect_runs(tmp_path)
     chosen = figure_runs(runs)
-    assert set(chosen["split"]) == {"paper"} and len(chosen) == 4
-    means, spreads = _bars(chosen, ["gru", "lstm"], "global")
+    assert set(chosen["split"]) == {"paper"} and len(chosen) == 6
+    names = ["gru", "lstm", "csibert", "csibert (pre-trained)"]
+    means, spreads = _bars(chosen, names, "global")
     assert means[0] == pytest.approx(0.6) and spreads[0] == pytest.approx(0.1414, abs=1e-3)
     assert all(v != v for v in (means[1], spreads[1]))  # no LSTM run: NaN, no bar
+    assert means[2:] == [0.5, 0.9]  # pre-trained and from scratch are not pooled
     path = save_table2_figure(runs, tmp_path / "fig" / "table2.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     _run(tmp_path, "other", seed=2, dataset_sha256="bbbb")
     with pytest.raises(ValueError, match="2 data sets"):
         figure_runs(collect_runs(tmp_path))
-    with pytest.raises(ValueError, match="no multi-task run on the 'other' split"):
+    with pytest.raises(ValueError, match="no multi-task network run on the 'other' split"):
         figure_runs(runs, split="other")
+    baselines_only = runs[runs["model"] == "mean"]
+    with pytest.raises(ValueError, match="no multi-task network run"):
+        figure_runs(baselines_only)
 
 
 def test_the_command_draws_the_figure_on_request(tmp_path, capsys):

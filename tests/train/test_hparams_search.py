@@ -47,6 +47,16 @@ def test_the_lr_only_search_fits_networks_without_a_width():
     assert "hidden" not in cfg.model.options and cfg.hydra.sweeper.sampler.seed == 0
 
 
+@pytest.mark.parametrize("search", ["optuna", "optuna_lr"])
+def test_a_search_config_resolves_outside_a_hydra_run(search, tmp_path):
+    """train(cfg) resolves the whole job config: no value of it may need Hydra's runtime."""
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hparams_search={search}", "experiment=table2_gru",
+                                          f"paths.output_dir={tmp_path}"])  # fmt: skip
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert resolved["run_name"] == "table2_gru-seed0"
+
+
 def test_the_sweeper_gets_the_configured_metric():
     metrics = {"val/best_loss": 1.5, "test/err_mean": 2.0, "paper/err_mean": None}
     assert optimized_value(metrics, "val/best_loss") == 1.5

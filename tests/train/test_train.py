@@ -57,6 +57,35 @@ def test_a_seeded_run_repeats_exactly(tiny_dataset, tmp_path):
     assert np.isfinite(first["test/err_mean"])
 
 
+@pytest.mark.parametrize("experiment", ["table2_gru", "table2_mean"])
+def test_a_run_that_fails_after_training_is_marked_failed(tiny_dataset, tmp_path, monkeypatch, experiment):
+    """Lightning ends a network's MLflow run FINISHED after the test; a later failure must show."""
+    from mlflow.tracking import MlflowClient
+
+    import lofi.train.run as run_module
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = config(tiny_dataset, tmp_path / "run", f"experiment={experiment}", "logger=mlflow",
+                 f"logger.tracking_uri={uri}")  # fmt: skip
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    def fail_while_logging(logger, *args):
+        assert logger.run_id  # the MLflow run starts here: a baseline's run starts when it is logged
+        fail()
+
+    if experiment == "table2_mean":
+        monkeypatch.setattr(run_module, "log_run", fail_while_logging)
+    else:  # after Lightning has tested and ended the run
+        monkeypatch.setattr(run_module, "_write_outputs", fail)
+    with pytest.raises(OSError, match="disk full"):
+        train(cfg)
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([client.get_experiment_by_name("lofi-table2").experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
+
+
 def test_a_multirun_sweep_logs_each_run_to_one_fresh_store(tiny_dataset, tmp_path):
     """`python -m lofi.train --multirun`: two runs, one new SQLite store, params, tags and artifacts."""
     import os

@@ -38,8 +38,13 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     table.add_argument("--out", help="also write the table here (Markdown)")
     table.add_argument(
-        "--figure", metavar="PNG",
-        help="also draw the paper split's multi-task runs as a bar chart (baselines and the paper beside)",
+        "--figure",
+        metavar="PNG",
+        help="also draw the multi-task runs of one split as a bar chart (baselines and the paper beside)",
+    )
+    table.add_argument(
+        "--figure-split", default="paper", choices=("paper", "cross_subject"),
+        help="the split the figure draws (default: %(default)s; cross_subject pools the folds)",
     )  # fmt: skip
     table.set_defaults(func=_cmd_table2)
 
@@ -60,5 +65,6 @@ def _cmd_table2(args: argparse.Namespace) -> int:
         from lofi.report.table2 import collect_runs
         from lofi.report.table2_figure import save_table2_figure
 
-        print(f"figure: {save_table2_figure(collect_runs(args.runs), args.figure)}")
+        path = save_table2_figure(collect_runs(args.runs), args.figure, args.figure_split)
+        print(f"figure: {path}")
     return 0

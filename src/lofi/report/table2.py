@@ -66,9 +66,9 @@ def table2_markdown(runs: pd.DataFrame) -> str:
         task_order=runs["task"].map({"multitask": 0, "regression": 1, "classify": 2}).fillna(3)
     )
     runs = runs.assign(norm_order=runs["normalize"].map({"window": 0, "global": 1, "none": 2}).fillna(3))
-    ordered = runs.sort_values(
-        ["order", "task_order", "norm_order", "split", "fold"]
-    )  # the paper's way first
+    runs = runs.assign(split_order=runs["split"].map({"paper": 0, "cross_subject": 1}).fillna(2))
+    # the paper's way first
+    ordered = runs.sort_values(["order", "task_order", "norm_order", "split_order", "fold"])
     for _, group in ordered.groupby(list(KEYS), sort=False):
         lines.append(_row(group))
     return "\n".join(lines) + "\n"

@@ -23,15 +23,29 @@ def mlflow_logger(cfg: DictConfig):
         return False
     from pytorch_lightning.loggers import MLFlowLogger
 
-    init_store(str(uri), str(cfg.logger.experiment))
-    run_name = str(cfg.get("run_name") or f"{cfg.experiment_name}-seed{cfg.seed}")
-    return MLFlowLogger(experiment_name=str(cfg.logger.experiment), tracking_uri=str(uri), run_name=run_name)
+    experiment = str(cfg.logger.experiment)
+    init_store(str(uri), experiment)
+    return MLFlowLogger(experiment_name=experiment, tracking_uri=str(uri), run_name=run_name(cfg))
+
+
+def run_name(cfg: DictConfig) -> str:
+    """``cfg.run_name`` (``<experiment>-seed<k>``); a trial of a search (``optimized_metric`` set,
+    inside a Hydra sweep) adds ``-trial<k>``, as its trials share experiment and seed."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    name = str(cfg.get("run_name") or f"{cfg.experiment_name}-seed{cfg.seed}")
+    if cfg.get("optimized_metric") and HydraConfig.initialized():
+        hydra = HydraConfig.get()
+        name += f"-trial{hydra.job.num}" if hydra.mode == RunMode.MULTIRUN else ""
+    return name
 
 
 def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs: int) -> dict:
     """Everything but the test metrics: model, split, sizes, time, memory, commit, config hash."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    resolved.get("paths", {}).pop("output_dir", None)
+    resolved.get("paths", {}).pop("output_dir", None)  # names, not settings: no part of the hash
+    resolved.pop("run_name", None)
     config_text = json.dumps(resolved, sort_keys=True, default=str)
     windows = dm.num_windows
     return {

@@ -23,7 +23,7 @@ from lofi.train.fitting import fit_and_test, trainer_settings
 from lofi.train.outputs import git_commit, json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain import PretrainModule
 from lofi.train.recovery_eval import mean_bursts, recovery_errors
-from lofi.train.tracking import log_run
+from lofi.train.tracking import failed_on_error, log_run
 
 RECOVERY_FILE = "csibert_recovery.pt"
 
@@ -46,6 +46,12 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> d
         standardize_visible=normalize == "window",
     )  # fmt: skip
     logger = mlflow_logger(cfg)
+    with failed_on_error(logger):
+        return _fit_and_report(cfg, dm, model, module, out, logger, trainer_cfg, normalize)
+
+
+def _fit_and_report(cfg, dm, model, module, out: Path, logger, trainer_cfg: dict, normalize: str) -> dict:
+    """Pre-train, write the recovery file, measure recovery, write the run folder and log it."""
     start = time.perf_counter()
     fitted = fit_and_test(cfg, module, dm, out, logger, trainer=trainer_cfg)
     epochs, best = fitted.epochs, fitted.best_val

@@ -30,7 +30,7 @@ from lofi.train.pretrained import load_pretrained, recovery_filler
 from lofi.train.progress import EpochLog
 from lofi.train.reference_protocol import ReferenceProtocol
 from lofi.train.robustness import robustness
-from lofi.train.tracking import log_run
+from lofi.train.tracking import failed_on_error, log_run
 
 #: ``task``: what a run trains (pretrain: CSI-BERT masked-frame recovery, no localisation).
 TASKS = ("multitask", "regression", "classify", "pretrain")
@@ -53,6 +53,12 @@ def train(cfg: DictConfig) -> dict:
     if cfg.task == "pretrain":
         return pretrain(cfg, dm, model, out)
     logger = mlflow_logger(cfg)
+    with failed_on_error(logger):
+        return _localize(cfg, name, dm, model, filler, out, logger)
+
+
+def _localize(cfg: DictConfig, name: str, dm: CsiDataModule, model, filler, out: Path, logger) -> dict:
+    """Train (or fit) and test ``model``, write the run folder and log it; returns its metrics."""
     start = time.perf_counter()
     protocol = ReferenceProtocol(int(cfg.seed)) if cfg.get("paper_protocol") else None
     progress = EpochLog()

@@ -8,6 +8,8 @@ each run then logs its flattened config as params, its tags, metrics and artifac
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -54,6 +56,19 @@ def flat_params(cfg: DictConfig) -> dict[str, str]:
 
     walk(OmegaConf.to_container(cfg, resolve=True), "")
     return flat
+
+
+@contextmanager
+def failed_on_error(logger) -> Iterator[None]:
+    """Mark the logger's MLflow run FAILED if the block raises: a baseline has no Trainer to do it,
+    and a run left RUNNING reads as one still going. ``logger`` may be ``False`` (no tracking)."""
+    try:
+        yield
+    except BaseException:
+        run_id = getattr(logger, "_run_id", None) if logger else None  # None: no run was started yet
+        if run_id:
+            logger.experiment.set_terminated(run_id, "FAILED")
+        raise
 
 
 def log_run(logger, cfg: DictConfig, metrics: dict, out: Path, tags: dict[str, str]) -> None:
