@@ -17,7 +17,7 @@ import pytest
 from tests.train.conftest import tiny_dataset  # noqa: F401  (a fixture)
 
 
-def run_train(*overrides: str, cwd) -> subprocess.CompletedProcess:
+def run_train(*overrides: str, cwd, **env_vars: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable,
         "-m",
@@ -27,7 +27,7 @@ def run_train(*overrides: str, cwd) -> subprocess.CompletedProcess:
         "logger=none",
         *overrides,
     ]
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **env_vars}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=cwd)
 
 
@@ -71,3 +71,17 @@ def test_training_refuses_bad_input_in_one_line(tiny_dataset, tmp_path, case, fr
     for fragment in fragments:
         assert fragment in errors[0]
     assert not (out / "metrics.json").exists() and not (out / "checkpoints").exists()
+
+
+def test_lofi_traceback_shows_the_whole_error(tiny_dataset, tmp_path, monkeypatch):  # noqa: F811
+    """LOFI_TRACEBACK=1: the traceback behind the one-line error, for a bug report."""
+    from lofi.cli import main
+
+    result = run_train(f"data.dir={tiny_dataset}", f"paths.output_dir={tmp_path / 'run'}",
+                       "model.name=transformer", cwd=tmp_path, LOFI_TRACEBACK="1")  # fmt: skip
+    assert result.returncode not in (0, 2) and "Traceback" in result.stderr
+    assert "model.name='transformer' is not a model" in result.stderr
+    assert main(["table2", str(tmp_path / "no_runs")]) == 2  # one line by default
+    monkeypatch.setenv("LOFI_TRACEBACK", "1")
+    with pytest.raises(ValueError, match="no training run"):
+        main(["table2", str(tmp_path / "no_runs")])

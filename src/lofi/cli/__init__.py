@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, OSError, KeyError) as err:
+        if os.environ.get("LOFI_TRACEBACK"):  # debugging: the whole traceback, not one line
+            raise
         print(f"lofi {args.command}: error: {err}", file=sys.stderr)
         return 2
 

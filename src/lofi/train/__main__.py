@@ -30,6 +30,8 @@ def main(cfg: DictConfig) -> float:
     try:
         metrics = train(cfg)
     except (ValueError, OSError) as err:  # bad data, config or checkpoint: one clear line, exit 2
+        if os.environ.get("LOFI_TRACEBACK"):  # debugging: the whole traceback, not one line
+            raise
         print(f"lofi.train: error: {err}", file=sys.stderr)
         sys.exit(2)
     print(summary_line(metrics))
