@@ -58,13 +58,13 @@ def _cmd_mlflow_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_table2(args: argparse.Namespace) -> int:
-    from lofi.report.table2 import write_table2
+    from lofi.report.table2 import collect_runs, write_table2
 
-    print(write_table2(args.runs, args.out), end="")
+    runs = collect_runs(args.runs)  # read once, for the table and the figure
+    print(write_table2(runs, args.out), end="")
     if args.figure:
-        from lofi.report.table2 import collect_runs
         from lofi.report.table2_figure import save_table2_figure
 
-        path = save_table2_figure(collect_runs(args.runs), args.figure, args.figure_split)
+        path = save_table2_figure(runs, args.figure, args.figure_split)
         print(f"figure: {path}")
     return 0

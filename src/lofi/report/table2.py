@@ -112,9 +112,9 @@ def _cell(values: pd.Series, fmt: str, spread: bool = True) -> str:
     return f"{text} ({fmt.format(finite.std(ddof=1))})" if spread and len(finite) > 1 else text
 
 
-def write_table2(runs_dir: str | Path, out: str | Path | None = None) -> str:
-    """Table II of ``runs_dir`` as Markdown; also written to ``out`` (atomically) if given."""
-    text = table2_markdown(collect_runs(runs_dir))
+def write_table2(runs: pd.DataFrame, out: str | Path | None = None) -> str:
+    """Table II of ``runs`` (:func:`collect_runs`) as Markdown; also written to ``out`` (atomically)."""
+    text = table2_markdown(runs)
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(out, "w") as handle:

@@ -29,12 +29,13 @@ def mlflow_logger(cfg: DictConfig):
 
 
 def run_name(cfg: DictConfig) -> str:
-    """``cfg.run_name`` (``<experiment>-seed<k>``); a trial of a search (``optimized_metric`` set,
-    inside a Hydra sweep) adds ``-trial<k>``, as its trials share experiment and seed."""
+    """``cfg.run_name`` (``<experiment>-seed<k>``, conf/train.yaml); a trial of a search
+    (``optimized_metric`` set, inside a Hydra sweep) adds ``-trial<k>``, as its trials share
+    experiment and seed."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    name = str(cfg.get("run_name") or f"{cfg.experiment_name}-seed{cfg.seed}")
+    name = str(cfg.run_name)
     if cfg.get("optimized_metric") and HydraConfig.initialized():
         hydra = HydraConfig.get()
         name += f"-trial{hydra.job.num}" if hydra.mode == RunMode.MULTIRUN else ""

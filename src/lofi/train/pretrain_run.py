@@ -20,16 +20,17 @@ from lofi.io.recovery_checkpoint import RecoveryCheckpoint, load_recovery_checkp
 from lofi.models.csibert import CSIBert
 from lofi.models.recovery import CsiBertFiller
 from lofi.train.fitting import fit_and_test, trainer_settings
-from lofi.train.outputs import git_commit, json_ready, mlflow_logger, run_facts
+from lofi.train.outputs import git_commit, json_ready, run_facts
 from lofi.train.pretrain import PretrainModule
 from lofi.train.recovery_eval import mean_bursts, recovery_errors
-from lofi.train.tracking import failed_on_error, log_run
+from lofi.train.tracking import log_run
 
 RECOVERY_FILE = "csibert_recovery.pt"
 
 
-def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> dict:
-    """Pre-train ``model`` on ``dm``'s training windows; returns the metrics written to metrics.json."""
+def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path, logger) -> dict:
+    """Pre-train ``model`` on ``dm``'s training windows, logging to ``logger`` (MLflow or ``False``);
+    returns the metrics written to metrics.json."""
     normalize = str(cfg.data.normalize)
     if normalize not in ("window", "global") or dm.view != "series" or dm.extra:
         raise ValueError(
@@ -45,13 +46,6 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path) -> d
         tuple(options.get("mask_ratio", (0.1, 0.7))), adversarial, clip, int(cfg.seed),
         standardize_visible=normalize == "window",
     )  # fmt: skip
-    logger = mlflow_logger(cfg)
-    with failed_on_error(logger):
-        return _fit_and_report(cfg, dm, model, module, out, logger, trainer_cfg, normalize)
-
-
-def _fit_and_report(cfg, dm, model, module, out: Path, logger, trainer_cfg: dict, normalize: str) -> dict:
-    """Pre-train, write the recovery file, measure recovery, write the run folder and log it."""
     start = time.perf_counter()
     fitted = fit_and_test(cfg, module, dm, out, logger, trainer=trainer_cfg)
     epochs, best = fitted.epochs, fitted.best_val

@@ -50,10 +50,10 @@ def train(cfg: DictConfig) -> dict:
         load_pretrained(model, cfg.model.pretrained, dm)
     with torch.random.fork_rng():  # building the filler's model must not move the run's random streams
         filler = recovery_filler(cfg, dm)
-    if cfg.task == "pretrain":
-        return pretrain(cfg, dm, model, out)
-    logger = mlflow_logger(cfg)
+    logger = mlflow_logger(cfg)  # the MLflow run itself starts with the first thing logged
     with failed_on_error(logger):
+        if cfg.task == "pretrain":
+            return pretrain(cfg, dm, model, out, logger)
         return _localize(cfg, name, dm, model, filler, out, logger)
 
 
