@@ -134,7 +134,9 @@ def test_a_rate_that_would_insert_far_more_rows_than_received_is_refused(tmp_pat
     log = write_log(tmp_path / "c.csv", _grid(100))
     with pytest.raises(CsiCompletionError, match=r"f2 = 5000 Hz .*more than 10 per received.*100 Hz"):
         complete_csi(log, CompletionOptions(rate_hz=5000.0))
-    assert complete_csi(log, CompletionOptions(rate_hz=1000.0)).report.lost == 99 * 9  # 90 % loss: kept
+    # bursts of 3 pings every 33 periods: the median interval still says 100 Hz, 10 lost per received
+    bursts = (np.arange(40)[:, None] * 0.33 + np.array([0.0, 0.01, 0.02])).ravel()
+    assert complete_csi(write_log(tmp_path / "b.csv", 1.0 + bursts), RATE).report.lost == 39 * 30  # kept
 
 
 @pytest.mark.parametrize(

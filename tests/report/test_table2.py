@@ -104,3 +104,22 @@ def test_the_command_draws_the_figure_on_request(tmp_path, capsys):
     _run(tmp_path / "runs", "a")
     assert main(["table2", str(tmp_path / "runs"), "--figure", str(tmp_path / "t.png")]) == 0
     assert "figure:" in capsys.readouterr().out and (tmp_path / "t.png").stat().st_size > 1000
+
+
+def test_the_figure_draws_finished_runs_only_and_pools_folds_of_one_setting(tmp_path):
+    from lofi.report.table2_figure import _bars, figure_runs
+
+    _run(tmp_path, "gru-0", settings_sha256="a" * 16)
+    _run(tmp_path, "gru-1", seed=1, settings_sha256="a" * 16, status="failed", **{"test/err_mean": 50.0})
+    _run(tmp_path, "gru-2", seed=2, settings_sha256="a" * 16, epochs=0, **{"test/err_mean": 40.0})
+    runs = collect_runs(tmp_path)
+    assert list(runs["failure"] != "") == [False, True, True]
+    chosen = figure_runs(runs)
+    assert list(chosen["run"].map(lambda r: r.rsplit("/", 1)[-1])) == ["gru-0"]
+    assert _bars(chosen, ["gru"], "global")[0] == [0.5]
+    for fold in (0, 1):  # cross_subject: each fold its own setting hash, one bar over the folds
+        _run(tmp_path, f"xs{fold}", split="cross_subject", fold=fold, settings_sha256=f"{fold}" * 16)
+    assert len(figure_runs(collect_runs(tmp_path), split="cross_subject")) == 2
+    _run(tmp_path, "xs0-lr2", split="cross_subject", fold=0, settings_sha256="f" * 16)
+    with pytest.raises(ValueError, match="2 different settings"):
+        figure_runs(collect_runs(tmp_path), split="cross_subject")

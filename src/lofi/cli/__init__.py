@@ -44,18 +44,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``lofi`` command; returns the exit status (0 ok, 2 bad input)."""
+    """Run one ``lofi`` command; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     for key, value in vars(args).items():
         if isinstance(value, ProjectPath):  # a default path, not one the user typed
             setattr(args, key, str(Path(args.root) / value))
     try:
+        _check_outputs(args)
         return args.func(args)
+    except KeyboardInterrupt:  # outputs are written atomically: nothing half-written remains
+        print(f"lofi {args.command}: interrupted; no partial output was kept", file=sys.stderr)
+        return 130
     except (ValueError, OSError, KeyError) as err:
         if os.environ.get("LOFI_TRACEBACK"):  # debugging: the whole traceback, not one line
             raise
-        print(f"lofi {args.command}: error: {err}", file=sys.stderr)
+        print(f"lofi {args.command}: error: {error_text(err)}", file=sys.stderr)
         return 2
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse outputs that are inputs or lie in a raw session (each command's ``reads``/``writes``)."""
+    from lofi.stages.readonly import check_outputs
+
+    def paths(names: tuple[str, ...]) -> list[str]:
+        values = [getattr(args, name, None) for name in names]
+        return [p for v in values if v for p in ([v] if isinstance(v, str) else v)]
+
+    raw_files = getattr(args, "raw_files", ())
+    check_outputs(
+        args.command, paths(getattr(args, "reads", ())), paths(getattr(args, "writes", ())), raw_files
+    )
+
+
+def error_text(err: BaseException) -> str:
+    """The message of ``err``; an OS error always names its file (disk full, too large, permission)."""
+    if isinstance(err, OSError) and err.strerror:
+        where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f) or "(no path given)"
+        return f"{where}: {err.strerror}"
+    return str(err)
 
 
 def run() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lofi.cli.types import bounded, non_negative_float, positive_float
+from lofi.cli.types import bounded, folder_name, non_negative_float, positive_float
 from lofi.csi.choices import FILL_METHODS, MAX_RATE_HZ
 from lofi.stages.paths import INTERIM, PROCESSED, RAW, interim_path, project_default
 
@@ -112,7 +112,7 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
         help="device vs host interval mismatch that counts as a clock jump (default: %(default)s s)",
     )
     csi.add_argument("--out", help="output parquet (default: data/interim/<session>/csi.parquet)")
-    csi.set_defaults(func=_cmd_csi)
+    csi.set_defaults(func=_cmd_csi, reads=("session", "checkpoint"), writes=("out",))
 
 
 def _cmd_align(args: argparse.Namespace) -> int:
@@ -153,7 +153,7 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
         "--tolerance-s", type=positive_float, help="largest |label_dt|, s (default: one camera period)"
     )
     align.add_argument("--out", help="output parquet (default: data/interim/<session>/aligned.parquet)")
-    align.set_defaults(func=_cmd_align)
+    align.set_defaults(func=_cmd_align, reads=("session", "csi", "positions"), writes=("out",))
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
@@ -176,20 +176,6 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
-def dataset_name(text: str) -> str:
-    """An argparse type: a data set name that is one plain folder name (no path, not . or ..)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("the name is empty")
-    if "/" in text or "\\" in text or text in (".", "..") or Path(text).is_absolute():
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a plain folder name: the data set is made under --out-dir, so the "
-            "name may hold no path separator and may not be . or .."
-        )
-    if any(ord(c) < 32 for c in text):
-        raise argparse.ArgumentTypeError(f"{text!r} holds a control character")
-    return text
-
-
 def _add_dataset(sub: argparse._SubParsersAction) -> None:
     ds = sub.add_parser(
         "dataset",
@@ -201,7 +187,7 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
             "source and config hashes."
         ),
     )
-    ds.add_argument("name", type=dataset_name, help="data set name: one folder name, made under --out-dir")
+    ds.add_argument("name", type=folder_name, help="data set name: one folder name, made under --out-dir")
     ds.add_argument(
         "--interim",
         nargs="+",
@@ -214,7 +200,7 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
     ds.add_argument(
         "--export-lofi", action="store_true", help="also write wiloc.pkl shaped like the published one"
     )
-    ds.set_defaults(func=_cmd_dataset)
+    ds.set_defaults(func=_cmd_dataset, reads=("interim",), writes=("out_dir",))
 
 
 def _cmd_import_lofi(args: argparse.Namespace) -> int:
@@ -268,5 +254,9 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
         default=0.5,
         help="longer pad runs stay NaN (default: %(default)s s)",
     )
-    imp.add_argument("--prefix", default="lofi", help="session name prefix (default: %(default)s)")
-    imp.set_defaults(func=_cmd_import_lofi)
+    imp.add_argument(
+        "--prefix", type=folder_name, default="lofi", help="session name prefix (default: %(default)s)"
+    )
+    imp.set_defaults(
+        func=_cmd_import_lofi, reads=("path",), writes=("raw_dir", "interim_dir"), raw_files=None
+    )  # it makes raw sessions

@@ -65,7 +65,7 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     add_refine_feet(det)
     det.add_argument("--out", help="output parquet (default: data/interim/<session>/detections.parquet)")
     add_quiet(det)
-    det.set_defaults(func=_cmd_detect)
+    det.set_defaults(func=_cmd_detect, reads=("session", "weights"), writes=("out",))
 
 
 def _cmd_localize(args: argparse.Namespace) -> int:
@@ -109,7 +109,7 @@ def _add_localize(sub: argparse._SubParsersAction) -> None:
     add_foot_offset_from(offset)
     add_foot_point(loc, "bottom_middle")
     loc.add_argument("--out", help="output parquet (default: data/interim/<session>/positions.parquet)")
-    loc.set_defaults(func=_cmd_localize)
+    loc.set_defaults(func=_cmd_localize, reads=("session", "detections", "foot_offset_from"), writes=("out",))
 
 
 def _cmd_train_detector(args: argparse.Namespace) -> int:
@@ -157,7 +157,7 @@ def _add_train_detector(sub: argparse._SubParsersAction) -> None:
     )
     tr.add_argument("--seed", type=non_negative_int, default=0, help="seed, >= 0 (default: 0)")
     tr.add_argument("--device", default="cpu", help="cpu, 0, cuda:0 (default: cpu)")
-    tr.set_defaults(func=_cmd_train_detector)
+    tr.set_defaults(func=_cmd_train_detector, reads=("session",), writes=("out",))
 
 
 def _cmd_fit_foot_offset(args: argparse.Namespace) -> int:
@@ -188,7 +188,7 @@ def _add_fit_foot_offset(sub: argparse._SubParsersAction) -> None:
     add_refine_feet(fit)
     add_quiet(fit)
     fit.add_argument("--out", default=project_default(DEFAULT_FOOT_OFFSET), help="(default: %(default)s)")
-    fit.set_defaults(func=_cmd_fit_foot_offset)
+    fit.set_defaults(func=_cmd_fit_foot_offset, reads=("session",), writes=("out",))
 
 
 def _cmd_label_quality(args: argparse.Namespace) -> int:
@@ -280,4 +280,9 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
         "--out-dir", default=project_default(RESULTS), help="output folder (default: %(default)s)"
     )
     add_quiet(lq)
-    lq.set_defaults(func=_cmd_label_quality)
+    lq.set_defaults(
+        func=_cmd_label_quality,
+        reads=("survey", "walk", "walk_detections", "walk_positions", "fit_foot_offset_on",
+               "foot_offset_from", "weights"),
+        writes=("out_dir",),
+    )  # fmt: skip

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from lofi.cli.options import add_quiet
-from lofi.cli.types import bounded, non_negative_int, positive_float
+from lofi.cli.types import bounded, folder_name, non_negative_int, positive_float
+from lofi.io.session_layout import SESSION_CALIBRATION
 from lofi.stages.paths import DEFAULT_SCENE
 
 #: The longest session `lofi simulate` makes (s): 3 h of 100 Hz CSI already takes gigabytes of memory.
@@ -98,7 +99,7 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     inspect.add_argument("path", metavar="PATH", help="CSI CSV file or session folder")
     inspect.add_argument("--json", action="store_true", help="print exactly one JSON object")
     inspect.add_argument("--out", metavar="FILE", help="also write the summary as JSON to FILE (atomically)")
-    inspect.set_defaults(func=_cmd_inspect)
+    inspect.set_defaults(func=_cmd_inspect, reads=("path",), writes=("out",))
 
 
 # -- simulate and preview-scene ----------------------------------------------------------------
@@ -173,7 +174,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         type=positive_float,
         help="draw new random clothing colours this often (s; for detector-training sessions)",
     )
-    sim.add_argument("--id", help="session id (default: the output folder's name)")
+    sim.add_argument("--id", type=folder_name, help="session id (default: the output folder's name)")
     sim.add_argument("--threads", type=bounded(int, 1, 64), default=1, help="OpenCV threads (default: 1)")
     add_quiet(sim)
     sim.add_argument("--out", required=True, help="output session folder")
@@ -182,7 +183,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write into an existing folder that `lofi simulate` did not write (its other files stay)",
     )
-    sim.set_defaults(func=_cmd_simulate)
+    sim.set_defaults(func=_cmd_simulate, reads=("scene",), writes=("out",), raw_files=None)  # makes one
 
 
 def _cmd_preview_scene(args: argparse.Namespace) -> int:
@@ -212,7 +213,7 @@ def _add_preview_scene(sub: argparse._SubParsersAction) -> None:
     preview.add_argument(
         "--out", default="scene_preview.png", help="PNG or JPEG to write (default: %(default)s)"
     )
-    preview.set_defaults(func=_cmd_preview_scene)
+    preview.set_defaults(func=_cmd_preview_scene, reads=("scene",), writes=("out",))
 
 
 # -- calibrate ---------------------------------------------------------------------------------
@@ -273,4 +274,9 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--preview", metavar="IMAGE_OR_VIDEO", help="draw the calibration on this frame")
     cal.add_argument("--preview-out", help="PNG for --preview (default: next to --out)")
     cal.add_argument("--out", default="calibration.yaml", help="output file (default: %(default)s)")
-    cal.set_defaults(func=_cmd_calibrate)
+    cal.set_defaults(
+        func=_cmd_calibrate,
+        reads=("anchors_csv", "preview"),
+        writes=("out", "preview_out"),
+        raw_files=(SESSION_CALIBRATION,),  # a recording's calibration is made by this command
+    )

@@ -10,6 +10,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from lofi.io.names import path_component_problem
+
 
 def _number(text: str, kind: type) -> float | int:
     try:
@@ -46,3 +48,11 @@ positive_int = bounded(int, 1)
 non_negative_int = bounded(int, 0)
 #: YOLO image sizes (px): ultralytics rounds to a multiple of 32; past 4096 px no webcam frame reaches.
 IMGSZ = bounded(int, 32, 4096)
+
+
+def folder_name(text: str) -> str:
+    """An argparse type: a name that becomes one folder (a data set, a session id): no path."""
+    problem = path_component_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a plain folder name: {problem}")
+    return text

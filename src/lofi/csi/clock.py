@@ -14,9 +14,26 @@ import numpy as np
 import pandas as pd
 
 MAD_TO_SIGMA = 1.4826
+#: Largest crystal drift (ppm) accepted between the device counter and the host clock. An ESP32
+#: crystal is specified to +-10 ppm (tens of ppm with temperature and ageing); beyond +-1000 ppm the
+#: counter is not a microsecond clock (another unit, rescaled, faulty) or the host times are not its.
+MAX_DRIFT_PPM = 1000.0
+#: Least total disagreement (s) of the two clocks over a log before its drift is judged: far above
+#: the serial-latency jitter (a few ms), so the noisy slope of a short log is not taken for a fault.
+MIN_DRIFT_DISAGREEMENT_S = 0.05
+#: Largest share of rows that may repeat an earlier device time. Distinct packets do not share a
+#: microsecond; a few repeats are lines logged twice, more is a counter that does not advance.
+MAX_REPEATED_TIME_SHARE = 0.1
+#: Smallest ``local_timestamp`` (us) a 32-bit counter can print: the ESP-IDF examples print the
+#: unsigned counter with ``%d``, so from 2**31 us (35.8 min) of uptime on it reads -2**31 .. -1.
+INT32_MIN_US = -(1 << 31)
 #: Rows in the running median that judges each timestamp: up to 7 bad ones in a row are told
 #: apart from a step of the clock, and a segment needs 8 rows to be recognised as one.
 OUTLIER_WINDOW = 15
+
+
+class ClockError(ValueError):
+    """The device counter contradicts itself or the host clock: its times cannot place the rows."""
 
 
 @dataclass(frozen=True)
@@ -199,3 +216,71 @@ def _running_median(values: np.ndarray) -> np.ndarray:
     """Centred running median over :data:`OUTLIER_WINDOW` values (fewer at the ends)."""
     rolling = pd.Series(values).rolling(OUTLIER_WINDOW, center=True, min_periods=1)
     return rolling.median().to_numpy()
+
+
+def impossible_counter_values(counter_us: np.ndarray) -> np.ndarray:
+    """Rows (bool) whose ``local_timestamp`` (us) no 32-bit counter printed with ``%d`` can show.
+
+    A genuine negative value is the counter's upper half printed signed: a run of negative values
+    is genuine when it starts the log or follows the step from near +2**31 to near -2**31 (a step
+    back of more than 2**31 us, which the reader unwraps). Any other negative value (say -5 among
+    values near 1 000 000), and any value below -2**31, is impossible.
+    """
+    counter_us = np.asarray(counter_us, dtype=np.int64)
+    negative = counter_us < 0
+    if not negative.any():
+        return negative
+    starts = negative & ~np.concatenate([[False], negative[:-1]])
+    step_in = np.diff(counter_us, prepend=counter_us[:1])
+    genuine_start = starts & ((np.arange(len(counter_us)) == 0) | (step_in < INT32_MIN_US))
+    run = np.maximum(np.cumsum(starts) - 1, 0)
+    genuine = negative & genuine_start[starts][run]
+    return (negative & ~genuine) | (counter_us < INT32_MIN_US)
+
+
+def check_counter_advances(sorted_t_s: np.ndarray, counter_us: np.ndarray, source: str) -> None:
+    """Refuse a device counter whose rows share times far beyond :data:`MAX_REPEATED_TIME_SHARE`.
+
+    ``sorted_t_s``: device times (s) in time order; ``counter_us``: the logged values (us), to
+    name the most repeated one.
+
+    Raises:
+        ClockError: more than :data:`MAX_REPEATED_TIME_SHARE` of the rows repeat an earlier time.
+    """
+    repeats = int(np.count_nonzero(np.diff(sorted_t_s) == 0))
+    if repeats <= MAX_REPEATED_TIME_SHARE * len(sorted_t_s):
+        return
+    values, counts = np.unique(np.asarray(counter_us), return_counts=True)
+    top = int(np.argmax(counts))
+    raise ClockError(
+        f"{source}: the device counter (local_timestamp) does not advance: {repeats:,} of "
+        f"{len(sorted_t_s):,} rows repeat an earlier value ({counts[top]:,} rows read {values[top]} us); "
+        f"more than {MAX_REPEATED_TIME_SHARE:.0%} of the rows cannot be distinct packets in time. "
+        "The counter is stuck, or the same packets were logged twice with different host times; "
+        f"dropping the repeats would discard {repeats:,} rows"
+    )
+
+
+def check_drift(fit: ClockFit | None, t_device_s: np.ndarray, t_host_s: np.ndarray, source: str) -> None:
+    """Refuse a host-clock fit whose drift is beyond :data:`MAX_DRIFT_PPM`.
+
+    Judged only where the clocks' total disagreement over the rows with both times (device span
+    in s times ``|slope - 1|``) exceeds :data:`MIN_DRIFT_DISAGREEMENT_S`.
+
+    Raises:
+        ClockError: the device counter runs more than :data:`MAX_DRIFT_PPM` off the host clock.
+    """
+    if fit is None:
+        return
+    both = np.isfinite(np.asarray(t_host_s, dtype=np.float64))
+    device_s = float(np.ptp(np.asarray(t_device_s, dtype=np.float64)[both]))
+    host_s = fit.slope * device_s
+    if abs(fit.drift_ppm) <= MAX_DRIFT_PPM or abs(host_s - device_s) <= MIN_DRIFT_DISAGREEMENT_S:
+        return
+    raise ClockError(
+        f"{source}: the device clock (local_timestamp) and the host clock disagree: over the log the "
+        f"device counter advanced {device_s:.4g} s while the host clock advanced {host_s:.4g} s, a fitted "
+        f"drift of {fit.drift_ppm:+,.0f} ppm (robust line through {fit.used:,} rows). An ESP32 crystal "
+        f"drifts by tens of ppm; beyond +-{MAX_DRIFT_PPM:g} ppm the counter is not a microsecond clock "
+        "(another unit, rescaled or faulty) or the host times do not belong to this log"
+    )

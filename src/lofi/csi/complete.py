@@ -2,17 +2,23 @@
 
 Steps, each counted in the report:
 
-1. keep the ping replies: the dominant transmitter MAC and, where logged, the
-   dominant ``sig_mode`` (beacons and other frames are non-HT, ``sig_mode`` 0); a
-   row whose MAC the reader could not parse is kept;
-2. drop exact duplicate rows; of rows sharing a device time, keep the first;
+1. drop rows whose ``local_timestamp`` no 32-bit counter prints (a negative value
+   that is not the counter's upper half printed signed); keep the ping replies: the
+   dominant transmitter MAC and, where logged, the dominant ``sig_mode`` (beacons and
+   other frames are non-HT, ``sig_mode`` 0); a row whose MAC the reader could not
+   parse is kept;
+2. drop exact duplicate rows; of rows sharing a device time, keep the first (a
+   counter whose rows share times far more often is refused as stuck);
 3. set isolated bad host times to NaN (``bad_host_times``), repair device-clock
    jumps, count reboots (the counter restarted; each starts a new ``segment``) and
    order the rows by device time (see :func:`lofi.csi.clock.repair_clocks`);
-4. find lost packets from device-time gaps (eq. 4) and insert their rows at
+4. map device to host time by a robust line (crystal drift, serial jitter); a drift
+   beyond :data:`lofi.csi.clock.MAX_DRIFT_PPM` is refused (the counter is no clock);
+5. find lost packets from device-time gaps (eq. 4) and insert their rows at
    evenly spaced times, ``lost=True``; a completion that would insert more than
-   :data:`MAX_INSERTED_PER_RECEIVED` rows per received one is refused (a wrong rate);
-5. map device to host time by a robust line (crystal drift, serial jitter);
+   :data:`MAX_INSERTED_PER_RECEIVED` rows per received one is refused (a wrong rate),
+   and so is a given rate more than :data:`lofi.csi.loss.MAX_RATE_RATIO` times off
+   the log's median packet interval;
 6. fill the lost rows (linear, spline, none); gaps longer than ``max_gap_s`` stay
    NaN (``outage``), gaps longer than ``max_insert_s`` get no rows at all and start
    a new ``segment``.
@@ -30,11 +36,18 @@ import numpy as np
 import pandas as pd
 
 from lofi.csi.choices import MAX_RATE_HZ
-from lofi.csi.clock import ClockFit, fit_host_clock, repair_clocks
+from lofi.csi.clock import (
+    ClockFit,
+    check_counter_advances,
+    check_drift,
+    fit_host_clock,
+    impossible_counter_values,
+    repair_clocks,
+)
 from lofi.csi.fill import AmplitudeFiller, FillMethodUnavailableError, fill_rows
-from lofi.csi.loss import estimate_rate_hz, missing_per_gap
+from lofi.csi.loss import check_given_rate, estimate_rate_hz, missing_per_gap
 from lofi.csi.phase import sanitize_phase_by_subcarrier
-from lofi.io.esp32.reader import CsiLog
+from lofi.io.esp32.reader import CsiLog, unwrap_us_counter
 
 _ROWS_PER_BLOCK = 8192  # rows computed at once: small temporaries that stay in the cache
 #: Most lost rows inserted per received row (loss above 90.9 %). A real log with a loss that
@@ -120,12 +133,23 @@ class CompletedCsi:
 
 
 def complete_csi(
-    log: CsiLog, options: CompletionOptions | None = None, amplitude_filler: AmplitudeFiller | None = None
+    log: CsiLog,
+    options: CompletionOptions | None = None,
+    amplitude_filler: AmplitudeFiller | None = None,
+    rate_origin: str = "rate_hz",
 ) -> CompletedCsi:
     """Complete a parsed CSI log (see the module docstring for the steps).
 
     ``fill="csibert"`` needs ``amplitude_filler`` (a pre-trained CSI-BERT): it recovers the
-    amplitude of the filled rows; phase and RSSI are filled linearly.
+    amplitude of the filled rows; phase and RSSI are filled linearly. ``rate_origin`` names where
+    ``options.rate_hz`` came from (an option, or a file and its field) for the error refusing it.
+
+    Raises:
+        CsiCompletionError: no ping rows; a rate that would insert far more rows than received.
+        ClockError: a device counter that does not advance, or runs beyond
+            :data:`~lofi.csi.clock.MAX_DRIFT_PPM` off the host clock.
+        RateMismatchError: a given rate more than :data:`~lofi.csi.loss.MAX_RATE_RATIO` times
+            off the log's median packet interval.
     """
     options = options or CompletionOptions()
     if options.fill == "csibert" and amplitude_filler is None:
@@ -133,8 +157,74 @@ def complete_csi(
             "fill method 'csibert' needs a pre-trained CSI-BERT: pass --checkpoint csibert_recovery.pt"
         )
     report = CompletionReport(rows_read=len(log.table), fill_method=options.fill)
-    table, csi = log.table.reset_index(drop=True), log.csi
+    source = log.report.source
+    rows = _ordered_rows(log, report, options.clock_jump_s)
+    fit = fit_host_clock(rows.t_device, rows.t_host)
+    check_drift(fit, rows.t_device, rows.t_host, source)
+    report.host_fit = _fit_summary(fit)
+    _set_rate(report, rows.t_device, options.rate_hz)
+    grid = _insert_lost(rows.t_device, rows.segment, report, options, source)
+    if report.rate_source == "given":
+        within = np.diff(grid.segment[grid.received_at]) == 0  # not across reboots and long gaps
+        check_given_rate(report.rate_hz, estimate_rate_hz(rows.t_device, within), rate_origin, source)
+    return _assemble(rows.table, rows.csi, rows.t_host_raw, grid, fit, log, report, options, amplitude_filler)
+
+
+@dataclass
+class _Rows:
+    """Kept rows: metadata, CSI, device and host times (s; outliers NaN, and as logged), segment."""
+
+    table: pd.DataFrame
+    csi: np.ndarray
+    t_device: np.ndarray
+    t_host: np.ndarray
+    t_host_raw: np.ndarray
+    segment: np.ndarray
+
+    def take(self, order: np.ndarray) -> _Rows:
+        """The rows at positions ``order``."""
+        return _Rows(
+            self.table.iloc[order],
+            self.csi[order],
+            self.t_device[order],
+            self.t_host[order],
+            self.t_host_raw[order],
+            self.segment[order],
+        )
+
+
+def _ordered_rows(log: CsiLog, report: CompletionReport, clock_jump_s: float) -> _Rows:
+    """Steps 1-3: the ping rows, without duplicates, clocks repaired, in device-time order.
+
+    Raises:
+        CsiCompletionError: no ping row is left.
+        ClockError: the device counter does not advance (see :func:`check_counter_advances`).
+    """
     dropped: Counter = Counter()
+    table, csi = _kept_rows(log, report, dropped)
+    t_host_raw = table["t_host"].to_numpy(np.float64)
+    counter = table["local_timestamp"].to_numpy() if "local_timestamp" in table.columns else None
+    clocks = repair_clocks(table["t_device"].to_numpy(np.float64), t_host_raw, clock_jump_s, counter)
+    t_device = clocks.t_device_s
+    report.clock_jumps, report.reboots = len(clocks.jumps), len(clocks.reboots)
+    report.bad_host_times = int(np.count_nonzero(clocks.bad_host))
+    report.reordered = int(np.count_nonzero(np.diff(t_device) < 0))
+    order = np.argsort(t_device, kind="stable")
+    logged_us = np.round(t_device * 1e6) if counter is None else counter
+    check_counter_advances(t_device[order], logged_us, log.report.source)
+    order = order[_first_of_each_time(t_device[order], dropped)]
+    report.dropped = {k: int(v) for k, v in dropped.items()}
+    rows = _Rows(table, csi, t_device, clocks.t_host_s, t_host_raw, clocks.segment)
+    return rows if np.array_equal(order, np.arange(len(table))) else rows.take(order)
+
+
+def _kept_rows(log: CsiLog, report: CompletionReport, dropped: Counter) -> tuple[pd.DataFrame, np.ndarray]:
+    """Steps 1-2: the rows with a possible counter value, from the pinged transmitter, each once.
+
+    Raises:
+        CsiCompletionError: no row is left.
+    """
+    table, csi = _possible_counter_rows(log.table.reset_index(drop=True), log.csi, dropped)
     keep = _ping_rows(table, dropped) & _exact_duplicates(table, csi, dropped)
     if not keep.all():
         table, csi = table[keep].reset_index(drop=True), csi[keep]
@@ -142,24 +232,25 @@ def complete_csi(
         why = log.report.empty_reason or f"{report.rows_read} rows read, dropped {dict(dropped)}"
         skipped = f"; lines skipped: {log.report.skipped_by_reason}" if log.report.skipped else ""
         raise CsiCompletionError(f"{log.report.source}: no CSI ping rows ({why}{skipped})")
-    t_host_raw = table["t_host"].to_numpy(np.float64)
-    counter = table["local_timestamp"].to_numpy() if "local_timestamp" in table.columns else None
-    clocks = repair_clocks(table["t_device"].to_numpy(np.float64), t_host_raw, options.clock_jump_s, counter)
-    t_device, t_host, segment = clocks.t_device_s, clocks.t_host_s, clocks.segment
-    report.clock_jumps, report.reboots = len(clocks.jumps), len(clocks.reboots)
-    report.bad_host_times = int(np.count_nonzero(clocks.bad_host))
-    report.reordered = int(np.count_nonzero(np.diff(t_device) < 0))
-    order = np.argsort(t_device, kind="stable")
-    order = order[_first_of_each_time(t_device[order], dropped)]
-    report.dropped = {k: int(v) for k, v in dropped.items()}
-    if not np.array_equal(order, np.arange(len(table))):
-        table, csi, t_device, t_host_raw = table.iloc[order], csi[order], t_device[order], t_host_raw[order]
-        t_host, segment = t_host[order], segment[order]
-    _set_rate(report, t_device, options.rate_hz)
-    grid = _insert_lost(t_device, segment, report, options, log.report.source)
-    fit = fit_host_clock(t_device, t_host)
-    report.host_fit = _fit_summary(fit)
-    return _assemble(table, csi, t_host_raw, grid, fit, log, report, options, amplitude_filler)
+    return table, csi
+
+
+def _possible_counter_rows(
+    table: pd.DataFrame, csi: np.ndarray, dropped: Counter
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Drop the rows whose ``local_timestamp`` no 32-bit counter prints (see
+    :func:`impossible_counter_values`), counted as ``negative_local_timestamp``; the device
+    times (s) of the others are unwrapped again without them."""
+    if "local_timestamp" not in table.columns:
+        return table, csi
+    counter = table["local_timestamp"].to_numpy(np.int64)
+    bad = impossible_counter_values(counter)
+    if not bad.any():
+        return table, csi
+    dropped["negative_local_timestamp"] += int(np.count_nonzero(bad))
+    kept = table[~bad].reset_index(drop=True)
+    kept["t_device"] = unwrap_us_counter(counter[~bad]) / 1e6
+    return kept, csi[~bad]
 
 
 def _ping_rows(table: pd.DataFrame, dropped: Counter) -> np.ndarray:

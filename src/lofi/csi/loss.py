@@ -10,6 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Largest factor (either way) by which a given rate f2 may differ from the log's own rate (the
+#: inverse of its median packet interval). Loss bursts and outages lengthen a few intervals, not the
+#: median; a rate off by more than half again makes eq. 4 invent packets or miss lost ones.
+MAX_RATE_RATIO = 1.5
+
+
+class RateMismatchError(ValueError):
+    """A given ping rate f2 contradicts the log's median packet interval."""
+
 
 def missing_per_gap(t_s: np.ndarray, rate_hz: float) -> np.ndarray:
     """Eq. (4): packets missing after each packet (length ``len(t_s) - 1``).
@@ -68,3 +77,28 @@ def summarize_loss(
         return LossSummary(rate, len(t_s), 0)
     missing = missing_per_gap(t_s, rate)
     return LossSummary(rate, len(t_s), int((missing if within is None else missing[within]).sum()))
+
+
+def check_given_rate(rate_hz: float, log_rate_hz: float, origin: str, source: str) -> None:
+    """Refuse a given rate f2 (Hz) more than :data:`MAX_RATE_RATIO` times off the log's rate (Hz).
+
+    ``log_rate_hz`` is :func:`estimate_rate_hz` of the log (NaN: unknown, nothing to compare);
+    ``origin`` names where the rate came from (an option, a file and field), ``source`` the log.
+
+    Raises:
+        RateMismatchError: the two rates differ by more than :data:`MAX_RATE_RATIO` either way.
+    """
+    if not np.isfinite(log_rate_hz) or log_rate_hz <= 0:
+        return
+    ratio = rate_hz / log_rate_hz
+    if 1 / MAX_RATE_RATIO <= ratio <= MAX_RATE_RATIO:
+        return
+    faster, factor = ratio > 1, max(ratio, 1 / ratio)
+    times = f"{factor:.3g}" if factor < 100 else f"{factor:,.0f}"
+    effect = "invent packets that were never sent" if faster else "miss packets that were lost"
+    raise RateMismatchError(
+        f"{source}: f2 = {rate_hz:g} Hz from {origin} contradicts the log: its median packet interval, "
+        f"{1e3 / log_rate_hz:.4g} ms, gives {log_rate_hz:.4g} Hz; the given rate is {times} times "
+        f"{'faster' if faster else 'slower'} (at most {MAX_RATE_RATIO:g} times either way is accepted), "
+        f"and with it eq. 4 would {effect}. Correct {origin} (with no rate given, f2 is the log's own)"
+    )

@@ -18,8 +18,11 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
     never leaves a half-written file under the final name.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise with_path(err, target) from err
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual file mode
     try:
         with os.fdopen(fd, mode) as handle:
@@ -27,10 +30,21 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise with_path(err, target) from err
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def with_path(err: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``err`` naming ``path`` when it names no file (a write on a full disk names none)."""
+    if err.filename is not None or err.errno is None:
+        return err
+    return type(err)(err.errno, err.strerror, str(path))
 
 
 def _umask() -> int:

@@ -22,14 +22,16 @@ import yaml
 
 from lofi.io.atomic import atomic_open
 from lofi.io.esp32.reader import CsiReadError
-
-SESSION_META = "session.yaml"
-SESSION_CSI = "csi.csv"
-SESSION_VIDEO = "video.mp4"
-SESSION_FRAMES = "frames.csv"
-SESSION_CALIBRATION = "calibration.yaml"
-TRUTH_FRAMES = Path("truth") / "frames.parquet"
-TRUTH_PINGS = Path("truth") / "pings.parquet"
+from lofi.io.names import check_name
+from lofi.io.session_layout import (  # noqa: F401  (the names the rest of the package imports from here)
+    SESSION_CALIBRATION,
+    SESSION_CSI,
+    SESSION_FRAMES,
+    SESSION_META,
+    SESSION_VIDEO,
+    TRUTH_FRAMES,
+    TRUTH_PINGS,
+)
 
 
 class SessionFileError(ValueError):
@@ -145,10 +147,10 @@ def read_session_meta(folder: str | os.PathLike[str]) -> SessionMeta:
     folder = Path(folder)
     path = folder / SESSION_META
     if not path.is_file():
-        return SessionMeta(id=folder.name)
+        return SessionMeta(id=check_name(folder.resolve().name, f"{folder}: session id (the folder's name)"))
     data = read_yaml(path)
     return SessionMeta(
-        id=_text(data, "id", path) or folder.name,
+        id=check_name(_text(data, "id", path) or folder.name, f"{path}: id"),
         kind=_text(data, "kind", path) or "real",
         subjects=_subjects(data, path),
         room=_text(data, "room", path),

@@ -1,115 +1,248 @@
-"""Table II from training runs: one row per (model, normalisation, split and fold, protocol), seeds pooled.
+"""Table II from training runs: one row per setting (all resolved settings but the seed), seeds pooled.
 
 Reads every ``metrics.json`` under a runs folder (the output of ``python -m lofi.train``;
-pre-training runs and the trials of an Optuna search, under ``optuna/``, are left out; a
-seed run twice counts once, the newest), orders the rows as the paper's table, and prints the test
-error against the labels and against the truth (synthetic data), the region accuracies,
-the model size and the epochs run, with the paper's figures beside them. With several
-seeds a cell shows the mean over seeds and, in brackets, their standard deviation.
+pre-training runs and the trials of an Optuna search, under ``optuna/``, are left out), orders
+the rows as the paper's table, and prints the test error against the labels and against the
+truth (synthetic data), the region accuracies, the model size and the epochs run, with the
+paper's figures beside them. With several seeds a cell shows the mean over seeds and, in
+brackets, their standard deviation; a cell some seeds lack says over how many it is taken
+(``[2 of 3]``).
+
+Only like is pooled with like: runs share a row when their ``settings_sha256`` (the hash the
+training writes of its resolved config without seed, names and paths, and of the data set)
+and data set agree; older runs without it are matched on model, task, normalisation, split,
+fold, pre-training, data set and the window length, label and extra inputs of their config.
+A run that failed (status not ``finished``), has no finite test error, is a network
+(parameters > 0) that trained no epoch, or whose ``metrics.json`` cannot be read is listed
+under the table, by folder and reason, and never averaged; ``seeds`` counts the runs averaged.
+A seed run twice with the same settings counts once, the newest; runs without a seed are
+never merged. With several data sets in the folder every row names its data set (short
+hash); rows that would still read alike get a ``settings`` column (short hash).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lofi.io.atomic import atomic_open
-from lofi.io.json_report import read_json
+from lofi.io.json_report import JsonFileError, read_json
 from lofi.report.paper import PAPER_TABLE2
 
 ORDER = ("mean", "knn", "cnn", "resnet18", "rnn", "gru", "lstm", "csibert")
 KEYS = ("model", "task", "normalize", "split", "fold", "pretrained", "dataset_sha256")
+DATA_KEYS = ("length", "label", "extra")  # config["data"] entries that make windows differ
 NUMBERS = {
     "test/err_mean": "err", "test/err_std": "err_std", "test/err_true_mean": "err_true",
     "test/acc6": "acc6", "test/acc4": "acc4", "test/acc2": "acc2", "test/label_err_mean": "label_err",
     "paper/err_mean": "paper_protocol_err", "parameters": "parameters", "epochs": "epochs",
     "train_seconds": "seconds", "test/windows": "windows",
 }  # fmt: skip
+SORTS = {
+    "task": {"multitask": 0, "regression": 1, "classify": 2},
+    "normalize": {"window": 0, "global": 1, "none": 2},  # the paper's way first
+    "split": {"paper": 0, "cross_subject": 1},
+}
 
 
 def collect_runs(runs_dir: str | Path) -> pd.DataFrame:
-    """One row per localisation run under ``runs_dir`` (every ``metrics.json``, recursively)."""
-    rows = []
+    """One row per localisation run under ``runs_dir`` (every ``metrics.json``, recursively).
+
+    Columns: the :data:`KEYS`, ``seed``, ``experiment``, the :data:`NUMBERS` (by their short
+    names), ``run`` (the folder), ``settings`` (what makes runs alike) and ``failure`` (empty,
+    or why the run is not averaged).
+    """
     root = Path(runs_dir)
-    for path in sorted(root.rglob("metrics.json")):
-        metrics = read_json(path)
-        trial = "optuna" in path.relative_to(root).parts
-        if trial or metrics.get("task") == "pretrain" or "test/err_mean" not in metrics:
-            continue
-        row = {key: metrics.get(key) for key in ("model", "task", "normalize", "split", "seed", "experiment")}
-        row |= {"fold": metrics.get("fold", 0), "dataset_sha256": metrics.get("dataset_sha256", ""),
-                "mtime": path.stat().st_mtime}  # fmt: skip
-        row["pretrained"] = bool(metrics.get("pretrained"))
-        row |= {name: _number(metrics.get(key)) for key, name in NUMBERS.items()}
-        row["run"] = str(path.parent)
-        rows.append(row)
+    rows = [row for path in sorted(root.rglob("metrics.json")) if (row := _read_run(root, path))]
     if not rows:
         raise ValueError(f"{runs_dir}: no training run (metrics.json) found")
-    table = pd.DataFrame(rows).sort_values("mtime")
-    return table.drop_duplicates([*KEYS, "seed"], keep="last").drop(columns="mtime").reset_index(drop=True)
+    return _newest_per_seed(pd.DataFrame(rows))
+
+
+def _read_run(root: Path, path: Path) -> dict | None:
+    """The row of one ``metrics.json``; None for a search trial or a pre-training run."""
+    if "optuna" in path.relative_to(root).parts:
+        return None
+    try:
+        metrics = read_json(path)
+    except JsonFileError as err:  # listed with its reason, not a stop to the whole table
+        reason = f"metrics.json unreadable: {str(err).removeprefix(f'{path}: ')}"
+        return _row_of(path, {"settings_sha256": f"unreadable {path}"}) | {"failure": reason}
+    return None if metrics.get("task") == "pretrain" else _row_of(path, metrics)
+
+
+def _row_of(path: Path, metrics: dict) -> dict:
+    """The frame's row of the run in ``path.parent`` (see :func:`collect_runs`)."""
+    row = {
+        key: _scalar(metrics.get(key))
+        for key in ("model", "task", "normalize", "split", "fold", "experiment")
+    }
+    dataset = metrics.get("dataset_sha256")
+    row |= {"dataset_sha256": dataset if isinstance(dataset, str) else "", "seed": _seed(metrics)}
+    row |= {"pretrained": bool(metrics.get("pretrained")), "mtime": path.stat().st_mtime}
+    row |= {name: _number(metrics.get(key)) for key, name in NUMBERS.items()}
+    return row | {"run": str(path.parent), "settings": _settings(metrics), "failure": _failure(metrics)}
+
+
+def _scalar(value: object) -> object:
+    """``value`` if a JSON scalar, else its JSON text (a list or object in a name is shown, not sorted)."""
+    return value if value is None or isinstance(value, str | int | float) else json.dumps(value)
+
+
+def _seed(metrics: dict) -> int | None:
+    """The run's seed; None where it is missing or not an integer (such runs are never merged)."""
+    seed = metrics.get("seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def _settings(metrics: dict) -> str:
+    """What runs must share to be pooled: ``settings_sha256`` and the data set, else the old keys."""
+    dataset = metrics.get("dataset_sha256")
+    given = metrics.get("settings_sha256")
+    if isinstance(given, str) and given:
+        return json.dumps(["settings", given, dataset], default=str)
+    config = metrics.get("config")
+    data = config.get("data") if isinstance(config, dict) else None
+    data = data if isinstance(data, dict) else {}
+    key = [metrics.get(k) for k in KEYS if k != "pretrained"] + [bool(metrics.get("pretrained"))]
+    return json.dumps(["keys", key, [data.get(k) for k in DATA_KEYS]], default=str, sort_keys=True)
+
+
+def _failure(metrics: dict) -> str:
+    """Why the run is not averaged, or ``""``: failed, no finite test error, or untrained."""
+    status = metrics.get("status", "finished")  # older runs do not say: finished if they have a test error
+    if status != "finished":
+        return f"status {json.dumps(status, default=str)}, not 'finished'"
+    if "test/err_mean" not in metrics:
+        return "no test/err_mean"
+    if not math.isfinite(_number(metrics["test/err_mean"])):
+        return f"test/err_mean is {json.dumps(metrics['test/err_mean'], default=str)}, not a finite number"
+    parameters, epochs = _number(metrics.get("parameters")), _number(metrics.get("epochs"))
+    if parameters > 0 and not epochs > 0:
+        told = json.dumps(metrics["epochs"], default=str) if "epochs" in metrics else "missing"
+        return f"untrained: a network of {parameters:.0f} parameters with epochs {told}"
+    return ""
 
 
 def _number(value: object) -> float:
-    return float(value) if isinstance(value, int | float) else float("nan")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
+
+
+def _newest_per_seed(table: pd.DataFrame) -> pd.DataFrame:
+    """Keep the newest of runs with the same settings and the same (known) seed."""
+    table = table.sort_values("mtime", kind="stable")
+    repeated = table.duplicated(["settings", "seed"], keep="last") & table["seed"].notna()
+    return table[~repeated].drop(columns="mtime").reset_index(drop=True)
 
 
 def table2_markdown(runs: pd.DataFrame) -> str:
-    """The Markdown table (see the module docstring)."""
-    runs = runs.assign(order=runs["model"].map({m: i for i, m in enumerate(ORDER)}).fillna(len(ORDER)))
-    head = ("| model | normalize | split | seeds | test error (m) vs labels | vs truth | acc6 / acc4 / acc2 "
-            "| reference protocol | params | epochs | paper: error / acc6 / acc4 / acc2 |")  # fmt: skip
-    lines = [head, "|---" * (head.count("|") - 1) + "|"]
-    runs = runs.fillna({key: "" for key in ("normalize", "split", "task", "dataset_sha256")})
-    runs = runs.assign(
-        task_order=runs["task"].map({"multitask": 0, "regression": 1, "classify": 2}).fillna(3)
-    )
-    runs = runs.assign(norm_order=runs["normalize"].map({"window": 0, "global": 1, "none": 2}).fillna(3))
-    runs = runs.assign(split_order=runs["split"].map({"paper": 0, "cross_subject": 1}).fillna(2))
-    # the paper's way first
-    ordered = runs.sort_values(["order", "task_order", "norm_order", "split_order", "fold"])
-    for _, group in ordered.groupby(list(KEYS), sort=False):
-        lines.append(_row(group))
-    return "\n".join(lines) + "\n"
+    """The Markdown table (see the module docstring), then the runs not averaged."""
+    usable = runs[runs["failure"] == ""]
+    rows = [_row(group) for _, group in _ordered(usable).groupby("settings", sort=False)]
+    columns = _columns(rows or [_row(runs.head(0))], runs["dataset_sha256"].nunique() > 1)
+    lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    lines += ["| " + " | ".join(row[c] for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n" + _failures(runs[runs["failure"] != ""])
 
 
-def _row(group: pd.DataFrame) -> str:
-    first = group.iloc[0]
-    task = "" if first["task"] in ("multitask", "") else f" [{first['task']}]"
-    name = f"{first['model']}{' (pre-trained)' if first['pretrained'] else ''}{task}"
-    accuracies = " / ".join(_cell(group[k], "{:.2f}") for k in ("acc6", "acc4", "acc2"))
-    error = f"{_cell(group['err'], '{:.3f}')} ± {_cell(group['err_std'], '{:.3f}', spread=False)}"
-    paper = PAPER_TABLE2.get(str(first["model"]))
-    paper_cell = (
-        "–" if paper is None else f"{paper[0]:.3f} / {paper[2]:.2f} / {paper[3]:.2f} / {paper[4]:.2f}"
-    )
-    params = _size(first["parameters"])
-    normalize = "–" if first["model"] == "mean" else str(first["normalize"])  # the mean reads no input
-    split = str(first["split"])
-    split += (
-        f" fold {int(first['fold'])}" if split == "cross_subject" else ""
-    )  # its own row per held-out subject
-    cells = [name, normalize, split, str(len(group)), error,
-             _cell(group["err_true"], "{:.3f}"), accuracies, _cell(group["paper_protocol_err"], "{:.3f}"),
-             params, _cell(group["epochs"], "{:.0f}")]  # fmt: skip
-    return "| " + " | ".join([*cells, paper_cell]) + " |"
+def _columns(rows: list[dict[str, str]], datasets: bool) -> list[str]:
+    """The headers to print: ``data set`` only with several data sets, ``settings`` only where
+    two rows would otherwise read alike."""
+    looks = [tuple(row[k] for k in ("model", "normalize", "split", "data set")) for row in rows]
+    alike = len(set(looks)) < len(looks)
+    return [c for c in rows[0] if (c != "data set" or datasets) and (c != "settings" or alike)]
 
 
-def _size(parameters: float) -> str:
+def _ordered(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` in the paper's order: model, task, normalisation, split, fold, then data set."""
+    keys = {"order": runs["model"].map({m: i for i, m in enumerate(ORDER)}).fillna(len(ORDER))}
+    keys |= {f"{k}_order": runs[k].map(SORTS[k]).fillna(len(SORTS[k])) for k in SORTS}
+    keys["fold_order"] = pd.to_numeric(runs["fold"], errors="coerce")
+    ordered = runs.assign(**keys).sort_values([*keys, "dataset_sha256", "settings"], kind="stable")
+    return ordered.drop(columns=list(keys))
+
+
+def _failures(failed: pd.DataFrame) -> str:
+    """The runs left out of the averages, one line each: folder and reason."""
+    if failed.empty:
+        return ""
+    lines = [f"- {run}: {why}" for run, why in zip(failed["run"], failed["failure"], strict=True)]
+    return f"\nNot averaged ({len(failed)} run{'s' * (len(failed) > 1)}):\n" + "\n".join(lines) + "\n"
+
+
+def _row(group: pd.DataFrame) -> dict[str, str]:
+    """The cells of one row (column header -> text); ``group`` holds the seeds of one setting."""
+    first = group.iloc[0] if len(group) else pd.Series(dtype=object)
+    model = first.get("model")
+    task = "" if first.get("task") in ("multitask", "", None) else f" [{_text(first.get('task'))}]"
+    name = f"{_text(model)}{' (pre-trained)' if first.get('pretrained') else ''}{task}"
+    paper = PAPER_TABLE2.get(str(model))
+    return {
+        "model": name,
+        "normalize": "–" if model == "mean" else _text(first.get("normalize")),  # the mean reads no input
+        "split": _split(first.get("split"), first.get("fold")),
+        "data set": _text(first.get("dataset_sha256") or None)[:8],
+        "settings": _short_settings(first.get("settings")),
+        "seeds": str(len(group)),
+        "test error (m) vs labels": f"{_cell(group, 'err', '{:.3f}')} ± "
+        f"{_cell(group, 'err_std', '{:.3f}', False)}",
+        "vs truth": _cell(group, "err_true", "{:.3f}"),
+        "acc6 / acc4 / acc2": " / ".join(_cell(group, k, "{:.2f}") for k in ("acc6", "acc4", "acc2")),
+        "reference protocol": _cell(group, "paper_protocol_err", "{:.3f}"),
+        "params": _size(group["parameters"]) if len(group) else "–",
+        "epochs": _cell(group, "epochs", "{:.0f}"),
+        "paper: error / acc6 / acc4 / acc2": "–" if paper is None
+        else f"{paper[0]:.3f} / {paper[2]:.2f} / {paper[3]:.2f} / {paper[4]:.2f}",
+    }  # fmt: skip
+
+
+def _short_settings(settings: object) -> str:
+    """8 hex digits: of the run's ``settings_sha256``, else of the keys that stand in for it."""
+    if not isinstance(settings, str):  # the header of a table without rows
+        return "?"
+    kind, given, *_ = json.loads(settings)
+    return (given if kind == "settings" else hashlib.sha256(settings.encode()).hexdigest())[:8]
+
+
+def _split(split: object, fold: object) -> str:
+    """``paper``, or ``cross_subject fold 3``: each held-out subject has a row of its own."""
+    if split != "cross_subject":
+        return _text(split)
+    number = _number(fold)
+    return f"cross_subject fold {int(number) if math.isfinite(number) else _text(fold)}"
+
+
+def _text(value: object) -> str:
+    """A Markdown table cell: ``?`` for a missing value; ``|`` escaped, no line break."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "?"
+    return " ".join(str(value).split()).replace("|", r"\|")
+
+
+def _size(parameters: pd.Series) -> str:
     """Parameter count as 25 K or 11.2 M; baselines have none."""
-    if not parameters or not np.isfinite(parameters):
+    finite = parameters[np.isfinite(parameters.to_numpy(dtype=float))]
+    if finite.empty or not finite.iloc[0]:
         return "–"
-    return f"{parameters / 1e6:.1f} M" if parameters >= 1e6 else f"{parameters / 1e3:.0f} K"
+    count = finite.iloc[0]
+    return f"{count / 1e6:.1f} M" if count >= 1e6 else f"{count / 1e3:.0f} K"
 
 
-def _cell(values: pd.Series, fmt: str, spread: bool = True) -> str:
-    """Mean over seeds, with the standard deviation over seeds in brackets when there are several."""
-    finite = values[np.isfinite(values.to_numpy(dtype=float))]
-    if finite.empty:
+def _cell(group: pd.DataFrame, column: str, fmt: str, spread: bool = True) -> str:
+    """Mean over seeds, the std over seeds in brackets when there are several, and over how many
+    seeds when some lack the value (``[2 of 3]``)."""
+    values = group[column].to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    if not len(finite):
         return "–"
     text = fmt.format(finite.mean())
-    return f"{text} ({fmt.format(finite.std(ddof=1))})" if spread and len(finite) > 1 else text
+    text += f" ({fmt.format(finite.std(ddof=1))})" if spread and len(finite) > 1 else ""
+    return text + (f" [{len(finite)} of {len(values)}]" if len(finite) < len(values) else "")
 
 
 def write_table2(runs: pd.DataFrame, out: str | Path | None = None) -> str:

@@ -5,8 +5,9 @@ runs (seeds; on ``cross_subject`` also the folds), with their standard deviation
 where there are several. A pre-trained CSI-BERT is a network of its own
 (``csibert (pre-trained)``). The mean-position and kNN baselines are horizontal lines (kNN one
 per normalisation of its input), the paper's Table II error a black diamond. Only multi-task
-runs of one split (``paper`` by default) and one data set are drawn: a figure that mixed data
-sets or protocols would compare what cannot be compared.
+runs of one split (``paper`` by default), one data set and one setting per bar are drawn (failed
+or untrained runs never): a figure that mixed data sets, settings or protocols would compare what
+cannot be compared.
 """
 
 from __future__ import annotations
@@ -26,21 +27,42 @@ BASELINE_STYLES = {"mean": ("mean-position baseline", "--"), "knn": ("kNN baseli
 
 
 def figure_runs(runs: pd.DataFrame, split: str = "paper") -> pd.DataFrame:
-    """The runs a Table II figure draws: multi-task, ``split``, one data set (else a ValueError).
+    """The runs a Table II figure draws: finished, multi-task, ``split``, one data set, one setting
+    per bar (else a ValueError).
 
     Adds ``label``: the model's name, ``csibert (pre-trained)`` for a fine-tuned CSI-BERT.
     """
-    chosen = runs[(runs["task"] == "multitask") & (runs["split"] == split) & runs["err"].notna()]
+    finished = runs[runs["failure"] == ""] if "failure" in runs else runs  # failed runs are not drawn
+    chosen = finished[
+        (finished["task"] == "multitask") & (finished["split"] == split) & finished["err"].notna()
+    ]
     if not chosen["model"].isin(NETWORKS).any():
         raise ValueError(f"no multi-task network run on the {split!r} split to draw")
-    datasets = sorted(set(chosen["dataset_sha256"]))
+    datasets = sorted(set(chosen["dataset_sha256"].fillna("")))
     if len(datasets) > 1:
         raise ValueError(
             f"runs of {len(datasets)} data sets ({', '.join(d[:8] or '?' for d in datasets)}): "
             "draw one data set's runs folder at a time"
         )
-    pretrained = chosen["pretrained"].astype(bool)
-    return chosen.assign(label=chosen["model"].where(~pretrained, chosen["model"] + " (pre-trained)"))
+    model = chosen["model"].fillna("?").astype(str)
+    chosen = chosen.assign(label=model.where(~chosen["pretrained"].astype(bool), model + " (pre-trained)"))
+    _one_setting_per_bar(chosen, split)
+    return chosen
+
+
+def _one_setting_per_bar(chosen: pd.DataFrame, split: str) -> None:
+    """A ValueError if a bar (or baseline line) would pool runs of different settings; on
+    ``cross_subject`` a bar pools the folds, so one setting per fold."""
+    if "settings" not in chosen:
+        return
+    per = ["label", "normalize", *(["fold"] if split == "cross_subject" else [])]
+    counts = chosen.groupby(per, dropna=False)["settings"].nunique()
+    if (counts > 1).any():
+        label, normalize = counts[counts > 1].index[0][:2]
+        raise ValueError(
+            f"{label} (normalize={normalize}): runs of {counts.max()} different settings would share "
+            "a bar; draw a runs folder with one setting per network and normalisation"
+        )
 
 
 def save_table2_figure(runs: pd.DataFrame, path: str | Path, split: str = "paper") -> Path:

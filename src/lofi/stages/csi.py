@@ -30,6 +30,11 @@ def session_rate_hz(session: str | Path) -> float | None:
     Raises:
         SessionFileError: the file is malformed, or the rate is above :data:`MAX_RATE_HZ`.
     """
+    return _session_rate(session)[0]
+
+
+def _session_rate(session: str | Path) -> tuple[float | None, Path | None]:
+    """``csi_rate_hz`` (Hz) of ``session.yaml`` and the file's path (None, None: no file)."""
     meta = read_session_meta(session)
     rate = meta.csi_rate_hz
     if rate is not None and rate > MAX_RATE_HZ:
@@ -37,7 +42,19 @@ def session_rate_hz(session: str | Path) -> float | None:
             f"{meta.path}: csi_rate_hz: {rate:g} Hz is above {MAX_RATE_HZ:g} Hz, faster than an ESP32 "
             "can log CSI (is it in the wrong unit?)"
         )
-    return rate
+    return rate, meta.path
+
+
+def rate_and_origin(session: str | Path, options: CompletionOptions) -> tuple[CompletionOptions, str]:
+    """The options with the ping rate f2 (Hz) to use, and where it came from.
+
+    ``options.rate_hz`` (``--rate-hz``) when given, else ``csi_rate_hz`` of a session folder's
+    ``session.yaml``, else None (the library estimates it from the log).
+    """
+    if options.rate_hz is not None or not Path(session).is_dir():
+        return options, "--rate-hz"
+    rate, path = _session_rate(session)
+    return replace(options, rate_hz=rate), f"csi_rate_hz in {path}"
 
 
 def csibert_filler(checkpoint: str | Path | None, fill: str):
@@ -69,16 +86,16 @@ def complete_session_csi(
     """Read and complete a session's CSI log (or a bare CSV).
 
     The ping rate f2 is ``options.rate_hz`` when given, else ``csi_rate_hz`` of the
-    session's ``session.yaml``, else estimated by the library. ``checkpoint``: the
-    CSI-BERT recovery file of ``fill="csibert"``. Returns the completed CSI and a
-    JSON-ready report (reader counts + completion counts).
+    session's ``session.yaml``, else estimated by the library; a given rate that the
+    log's median packet interval contradicts is refused (naming where it came from).
+    ``checkpoint``: the CSI-BERT recovery file of ``fill="csibert"``. Returns the
+    completed CSI and a JSON-ready report (reader counts + completion counts).
     """
     csv = session_csi_path(session)
     filler = csibert_filler(checkpoint, options.fill)
-    if options.rate_hz is None and Path(session).is_dir():
-        options = replace(options, rate_hz=session_rate_hz(session))
+    options, rate_origin = rate_and_origin(session, options)
     log = read_csi_log(csv)
-    completed = complete_csi(log, options, filler)
+    completed = complete_csi(log, options, filler, rate_origin)
     read = log.report
     report = {
         "source": str(csv),

@@ -22,13 +22,18 @@ def packaged_scenes() -> list[str]:
 
 
 def scene_path(scene: str | Path) -> Path:
-    """The file of ``scene``: an existing path, else the packaged scene of that name."""
+    """The file of ``scene``: the packaged scene of that name, else an existing path (a name that is
+    both is refused: ``./lab`` is the file, ``lab`` the packaged scene)."""
     path = Path(scene)
+    if str(scene) in packaged_scenes():
+        if path.is_file():  # a stray file must not silently replace the packaged scene
+            raise SceneError(
+                f"{scene}: names both the packaged scene and a file in the current folder; "
+                f"pass ./{scene} for the file, or move it away for the packaged scene"
+            )
+        return Path(str(resources.files("lofi.scenes") / f"{scene}.yaml"))
     if path.is_file():
         return path
-    packaged = resources.files("lofi.scenes") / f"{scene}.yaml"
-    if str(scene) in packaged_scenes() and packaged.is_file():
-        return Path(str(packaged))
     names = packaged_scenes()
     close = difflib.get_close_matches(str(scene), names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""

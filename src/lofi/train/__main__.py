@@ -14,9 +14,23 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-ROOT = Path(__file__).resolve().parents[3]
+
+def project_root() -> Path:
+    """The project folder: ``$LOFI_ROOT``, else the nearest folder at or above the working directory
+    that holds ``conf/train.yaml`` (the checkout the command runs in), else the checkout this
+    package was installed from."""
+    if os.environ.get("LOFI_ROOT"):
+        return Path(os.environ["LOFI_ROOT"]).expanduser().resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "conf" / "train.yaml").is_file():
+            return folder
+    return Path(__file__).resolve().parents[3]
+
+
+ROOT = project_root()
 CONF = str(ROOT / "conf")
-os.environ.setdefault("LOFI_ROOT", str(ROOT))  # paths resolve from the project, not the working directory
+os.environ["LOFI_ROOT"] = str(ROOT)  # conf/ and every path come from the same project folder
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 #: What a sweeper minimises when the config names no ``optimized_metric``: never a test number.
 DEFAULT_METRIC = "val/best_loss"
@@ -68,5 +82,20 @@ def summary_line(metrics: dict) -> str:
     )
 
 
+def run() -> None:
+    """``python -m lofi.train``: one line and exit 2 without a config, exit 130 on Ctrl-C."""
+    if not (Path(CONF) / "train.yaml").is_file():
+        print(f"lofi.train: error: {CONF}/train.yaml: no such file; run from the project folder "
+              "or set LOFI_ROOT to it", file=sys.stderr)  # fmt: skip
+        sys.exit(2)
+    try:
+        main()
+    except KeyboardInterrupt:
+        if os.environ.get("LOFI_TRACEBACK"):
+            raise
+        print("lofi.train: interrupted; the run folder holds no metrics.json of it", file=sys.stderr)
+        sys.exit(130)
+
+
 if __name__ == "__main__":
-    main()
+    run()

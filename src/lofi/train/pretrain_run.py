@@ -68,7 +68,8 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path, logg
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
         tags = {"model": "csibert", "task": "pretrain", "split": dm.split,
-                "dataset_sha256": metrics["dataset_sha256"], "git_commit": metrics["git_commit"]}  # fmt: skip
+                "dataset_sha256": metrics["dataset_sha256"],
+                "git_commit": metrics["git_commit"] or "none"}  # fmt: skip
         log_run(logger, cfg, metrics, out, tags)
     return metrics
 
@@ -101,5 +102,5 @@ def pretraining_source(cfg: DictConfig, dm: CsiDataModule) -> dict:
         "split": dm.split,
         "fold": dm.fold,
         "seed": int(cfg.seed),
-        "git_commit": git_commit(),
+        "git_commit": git_commit(cfg.paths.root_dir) or "none",
     }

@@ -21,6 +21,7 @@ from lofi.data.datamodule import CsiDataModule
 from lofi.io.json_report import write_json
 from lofi.io.tables import write_table
 from lofi.models import INPUT_VIEW, MODELS, build_model
+from lofi.train.config import TASKS, resolve_paths, validate
 from lofi.train.figures import save_error_cdf
 from lofi.train.fitting import fit_and_test
 from lofi.train.module import LocalizationModule, predict_all, window_metrics
@@ -30,22 +31,23 @@ from lofi.train.pretrained import load_pretrained, recovery_filler
 from lofi.train.progress import EpochLog
 from lofi.train.reference_protocol import ReferenceProtocol
 from lofi.train.robustness import robustness
+from lofi.train.run_folder import prepare_run_folder
 from lofi.train.tracking import failed_on_error, log_run
-
-#: ``task``: what a run trains (pretrain: CSI-BERT masked-frame recovery, no localisation).
-TASKS = ("multitask", "regression", "classify", "pretrain")
 
 
 def train(cfg: DictConfig) -> dict:
     """Run one configured experiment; returns the metrics written to ``metrics.json``."""
+    validate(cfg)  # every setting's type and range, before any data is read
+    resolve_paths(cfg)
     out = Path(cfg.paths.output_dir)
+    name = check_model_config(cfg)
+    prepare_run_folder(out, bool(cfg.get("overwrite")))
     pl.seed_everything(int(cfg.seed), workers=True)
     torch.set_num_threads(int(cfg.trainer.get("threads", 2)))
-    name = check_model_config(cfg)
     raw_windows = cfg.task == "pretrain" and cfg.data.normalize == "window"  # standardised per visible frames
     dm = datamodule(cfg, INPUT_VIEW[name], normalize="none" if raw_windows else None)
     dm.setup()
-    model = build_model(name, in_channels=_channels(dm), **OmegaConf.to_container(cfg.model.options))
+    model = _build(name, dm, OmegaConf.to_container(cfg.model.options))
     if cfg.model.get("pretrained"):
         load_pretrained(model, cfg.model.pretrained, dm)
     with torch.random.fork_rng():  # building the filler's model must not move the run's random streams
@@ -81,7 +83,7 @@ def _localize(cfg: DictConfig, name: str, dm: CsiDataModule, model, filler, out:
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
         tags = {"model": name, "split": dm.split, "dataset_sha256": metrics["dataset_sha256"],
-                "git_commit": metrics["git_commit"]}  # fmt: skip
+                "git_commit": metrics["git_commit"] or "none"}  # fmt: skip
         log_run(logger, cfg, metrics, out, tags)
     return metrics
 
@@ -103,6 +105,14 @@ def check_model_config(cfg: DictConfig) -> str:
             f"model.pretrained={pretrained}: no such file (run experiment=csibert_pretrain first)"
         )
     return name
+
+
+def _build(name: str, dm: CsiDataModule, options: dict):
+    """The model ``name`` for the data's input shape; a wrong ``model.options`` key is a clear error."""
+    try:
+        return build_model(name, in_channels=_channels(dm), **options)
+    except TypeError as err:
+        raise ValueError(f"model.options={options}: not arguments of model {name} ({err})") from err
 
 
 def datamodule(cfg: DictConfig, view: str, normalize: str | None = None) -> CsiDataModule:
