@@ -1,8 +1,10 @@
 # LoFi pipeline. Every rule calls the `lofi` command line; nothing here computes itself.
 #   snakemake --cores 8                                      # paper scale (default)
 #   snakemake --cores 8 --configfile conf/pipeline/quick.yaml # or smoke.yaml
-# Stages so far: simulate raw sessions -> inspect their CSI logs; train the person
-# detector -> detect -> localize -> label quality; csi -> align -> dataset.
+# Stages: simulate raw sessions -> inspect their CSI logs; train the person detector -> detect
+# -> localize -> label quality; csi -> align -> dataset; mlflow_init -> train (Table II runs,
+# CSI-BERT pre-training first) -> report (results/table2.md and its figures).
+#   snakemake --cores 8 --report results/report.html          # the figures as one HTML page
 
 from pathlib import Path
 
@@ -19,13 +21,13 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/labels.smk"
 include: "workflow/rules/csi.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:
     default_target: True
     input:
         [raw_outputs(f"{RAW}/{s}") for s in all_sessions()],
-        expand("results/inspect/{session}.json", session=all_sessions()),
-        interim_files(WALKS, "positions.parquet"),
-        "results/label_quality.md",
-        f"{DATASET_DIR}/manifest.json",
+        expand(f"{RESULTS}/inspect/{{session}}.json", session=all_sessions()),
+        f"{RESULTS}/label_quality.md",
+        f"{RESULTS}/table2.md",

@@ -123,6 +123,14 @@ def test_the_commit_is_the_projects_own_or_none(tiny_dataset, tmp_path, monkeypa
                           text=True, check=True).stdout.strip()  # fmt: skip
     again = train(config(tiny_dataset, tmp_path / "run2", "model=mean"))
     assert again["git_commit"] == head
+    tracked = outer / "project" / "code.py"
+    tracked.write_text("a = 1\n")
+    git = ["git", "-C", str(outer / "project"), "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run([*git, "add", "code.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "code"], check=True)
+    tracked.write_text("a = 2\n")  # the code the run ran is not the commit's
+    dirty = train(config(tiny_dataset, tmp_path / "run3", "model=mean"))
+    assert dirty["git_commit"].endswith("-dirty") and dirty["git_commit"] != head
 
 
 def test_metrics_record_the_resolved_settings(tiny_dataset, tmp_path):  # noqa: F811
@@ -138,3 +146,9 @@ def test_metrics_record_the_resolved_settings(tiny_dataset, tmp_path):  # noqa: 
     assert runs[(50, 0)]["config_sha256"] != runs[(50, 1)]["config_sha256"]
     saved = json.loads((tmp_path / "r50-0" / "metrics.json").read_text())
     assert saved["config"]["data"]["length"] == 50 and saved["status"] == "finished"
+
+
+def test_a_search_without_trials_is_refused(tmp_path):
+    result = run_train("-m", "hparams_search=optuna_lr", "hydra.sweeper.n_trials=0", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "hydra.sweeper.n_trials=0: a search needs at least 1 trial" in result.stderr

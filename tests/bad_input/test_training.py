@@ -25,6 +25,7 @@ def run_train(*overrides: str, cwd, **env_vars: str) -> subprocess.CompletedProc
         "trainer=smoke",
         "trainer.threads=1",
         "logger=none",
+        f"hydra.run.dir={cwd}/hydra-run",  # Hydra's own files stay in the test's folder
         *overrides,
     ]
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **env_vars}

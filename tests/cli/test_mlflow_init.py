@@ -12,4 +12,5 @@ def test_mlflow_init_is_idempotent(tmp_path, capsys, monkeypatch):
     assert main(["--root", str(tmp_path), "mlflow-init"]) == 0
     assert capsys.readouterr().out == first and "has id" in first
     assert (tmp_path / "mlflow.db").is_file()
+    assert (tmp_path / "mlflow.db.lock").is_file()  # two inits at once take turns on it
     assert not (tmp_path / "mlruns").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -143,6 +144,26 @@ def test_a_data_set_without_truth_reads_with_nan_truth(synthetic_set, tmp_path):
     assert torch.isnan(batch["xy_true"]).all() and torch.isfinite(batch["xy"]).all()
 
 
+def test_label_source_truth_learns_the_truth_and_is_tested_as_before(synthetic_set, tmp_path):
+    labels, truth = _module(synthetic_set), _module(synthetic_set, label_source="truth")
+    for part in ("train", "val"):  # the same windows, learning the true positions
+        assert np.array_equal(labels.datasets[part].starts, truth.datasets[part].starts)
+        np.testing.assert_array_equal(
+            truth.datasets[part].targets["xy"], truth.datasets[part].targets["xy_true"]
+        )
+        assert not np.array_equal(labels.datasets[part].targets["xy"], truth.datasets[part].targets["xy"])
+    for key, values in labels.datasets["test"].targets.items():  # scored exactly as a label-trained run
+        np.testing.assert_array_equal(values, truth.datasets["test"].targets[key])
+    fitted = truth.strided_dataset("train")
+    np.testing.assert_array_equal(fitted.targets["xy"], fitted.targets["xy_true"])
+    old = tmp_path / "old"
+    shutil.copytree(synthetic_set, old)
+    frames = old / "frames.parquet"
+    pq.write_table(pq.read_table(frames).drop_columns(["x_true", "y_true"]), frames)
+    with pytest.raises(DatasetError, match=r"label_source=truth, but .* have no true position"):
+        _module(old, label_source="truth")
+
+
 def test_clear_errors_name_the_folder_or_the_option(synthetic_set, tmp_path):
     with pytest.raises(DatasetError, match=r"nowhere: no such data set folder"):
         _module(tmp_path / "nowhere")
@@ -163,3 +184,14 @@ def test_clear_errors_name_the_folder_or_the_option(synthetic_set, tmp_path):
         CsiDataModule(synthetic_set, extra=("doppler",))
     with pytest.raises(ValueError, match="batch_size"):
         CsiDataModule(synthetic_set, batch_size=0)
+
+
+def test_a_data_set_without_labelled_rows_is_refused_in_words(synthetic_set, tmp_path):
+    unlabelled = tmp_path / "unlabelled"
+    shutil.copytree(synthetic_set, unlabelled)
+    frames = pq.read_table(unlabelled / "frames.parquet")
+    column = frames.column_names.index("label_valid")
+    frames = frames.set_column(column, "label_valid", pa.array(np.zeros(len(frames), bool)))
+    pq.write_table(frames, unlabelled / "frames.parquet")
+    with pytest.raises(DatasetError, match=r"none of its .* rows is labelled"):
+        _module(unlabelled)

@@ -135,7 +135,7 @@ def test_a_recovery_file_round_trips_and_recovers_like_the_model(tmp_path):
     [
         ({"state_dict": {}}, "not a CSI-BERT recovery file"),
         ([1, 2, 3], "not a CSI-BERT recovery file"),
-        ({"format": FORMAT, "options": {}}, "lacks or mistypes"),
+        ({"format": FORMAT, "options": {}}, "recovery file has no field .state_dict."),
     ],
 )
 def test_other_files_are_refused_with_the_path_and_why(tmp_path, payload, message):

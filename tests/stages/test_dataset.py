@@ -13,8 +13,10 @@ import pytest
 
 from lofi.io.dataset_store import DatasetError, load_dataset
 from lofi.io.lofi_pickles import export_wiloc
+from lofi.io.matrix_table import TableFileError
+from lofi.io.provenance import with_provenance
 from lofi.io.tables import read_csi_table
-from lofi.stages.dataset import SessionInputs, build_dataset
+from lofi.stages.dataset import SessionInputs, build_dataset, run_dataset
 
 
 def test_dataset_holds_every_session_and_the_manifest_explains_coverage(two_sessions, tmp_path):
@@ -86,3 +88,52 @@ def test_an_older_data_set_without_truth_columns_reads_with_nan(two_sessions, tm
     pq.write_table(pq.read_table(frames_file).drop_columns(["x_true", "y_true"]), frames_file)
     frames = load_dataset(tmp_path / "demo").frames
     assert frames["x_true"].dtype == np.float64 and np.isnan(frames["y_true"]).all()
+
+
+def _copy(folder, tmp_path):
+    return shutil.copytree(folder, tmp_path / "interim" / folder.name)
+
+
+def test_reports_must_name_the_sources_the_aligned_table_records(two_sessions, tmp_path):
+    folder = _copy(two_sessions[0], tmp_path)
+    path = folder / "aligned.parquet"
+    table = pq.read_table(path)
+    pq.write_table(with_provenance(table, {"csi_csv_sha256": "0" * 64, "session": "t_S1"}), path)
+    with pytest.raises(DatasetError) as caught:
+        build_dataset("x", [SessionInputs.from_folder(folder)], tmp_path / "x")
+    assert f"{folder / 'csi.json'}: source_sha256 is '" in str(caught.value)
+    assert f"but {path} has '{'0' * 64}'" in str(caught.value)
+    positions = tmp_path / "other_positions.parquet"
+    pq.write_table(with_provenance(pa.table({"t": [1.0]}), {"session": "t_S3"}), positions)
+    pq.write_table(table, path)  # no provenance: the csi.csv is not checked
+    summary = json.loads((folder / "aligned.json").read_text())
+    (folder / "aligned.json").write_text(json.dumps({**summary, "positions": str(positions)}))
+    with pytest.raises(DatasetError, match=r"aligned\.json: positions' session is 't_S3', but .* has 't_S1'"):
+        build_dataset("x", [SessionInputs.from_folder(folder)], tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_rebuilding_without_export_removes_only_the_stale_export(two_sessions, tmp_path):
+    out = tmp_path / "demo"
+    first = run_dataset("demo", two_sessions, out, export_lofi=True)
+    assert first["exported"] == 2 and first["removed"] == []
+    (out / "wiloc.pkl.bak").write_bytes(b"the user's")
+    second = run_dataset("demo", two_sessions, out)
+    assert second["removed"] == [str(out / "wiloc.pkl")] and "exported" not in second
+    assert sorted(p.name for p in out.iterdir()) == ["frames.parquet", "manifest.json", "wiloc.pkl.bak"]
+    assert json.loads((out / "manifest.json").read_text()) == {
+        k: v for k, v in second.items() if k != "removed"
+    }
+
+
+def test_interim_tables_with_text_booleans_are_refused(two_sessions, tmp_path):
+    folder = _copy(two_sessions[0], tmp_path)
+    path = folder / "aligned.parquet"
+    table = pq.read_table(path)
+    index = table.column_names.index("filled")
+    text = pa.array(np.where(table.column(index).to_numpy(), "true", "false"))
+    pq.write_table(table.set_column(index, "filled", text), path)
+    with pytest.raises(TableFileError, match=r"aligned\.parquet: column filled is \w+, not bool"):
+        read_csi_table(path, aligned=True)
+    with pytest.raises(DatasetError, match=r"aligned\.parquet: column filled is string, not bool"):
+        build_dataset("x", [SessionInputs.from_folder(folder)], tmp_path / "x")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_a_search_config_resolves_outside_a_hydra_run(search, tmp_path):
         cfg = compose("train", overrides=[f"hparams_search={search}", "experiment=table2_gru",
                                           f"paths.output_dir={tmp_path}"])  # fmt: skip
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    assert resolved["run_name"] == "table2_gru-seed0"
+    assert resolved["run_name"] == "table2_gru-window-seed0"  # no Hydra run: no overrides to tag
 
 
 def test_the_sweeper_gets_the_configured_metric():
@@ -92,4 +93,5 @@ def test_a_two_trial_search_runs_and_reports_its_best_run(tiny_dataset, tmp_path
                for c in configs.values())  # fmt: skip
     client = MlflowClient(tracking_uri=uri)
     logged = client.search_runs([client.get_experiment_by_name("lofi-hparams").experiment_id])
-    assert sorted(r.info.run_name for r in logged) == ["table2_lstm-seed0-trial0", "table2_lstm-seed0-trial1"]
+    names = sorted(re.sub("-[0-9a-f]{8}-", "-TAG-", r.info.run_name) for r in logged)
+    assert names == ["table2_lstm-window-TAG-seed0-trial0", "table2_lstm-window-TAG-seed0-trial1"]

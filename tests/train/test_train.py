@@ -89,6 +89,7 @@ def test_a_run_that_fails_after_training_is_marked_failed(tiny_dataset, tmp_path
 def test_a_multirun_sweep_logs_each_run_to_one_fresh_store(tiny_dataset, tmp_path):
     """`python -m lofi.train --multirun`: two runs, one new SQLite store, params, tags and artifacts."""
     import os
+    import re
     import subprocess
     import sys
 
@@ -109,7 +110,11 @@ def test_a_multirun_sweep_logs_each_run_to_one_fresh_store(tiny_dataset, tmp_pat
     assert any((tmp_path / "mlartifacts").rglob("metrics.json"))
     client = MlflowClient(tracking_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("lofi-table2").experiment_id])
-    assert sorted(r.info.run_name for r in runs) == ["table2_gru-seed0", "table2_mean-seed0"]
+    names = sorted(r.info.run_name for r in runs)  # the overrides above (data.dir, ...) tag both names
+    assert [re.sub("-[0-9a-f]{8}-", "-TAG-", n) for n in names] == [
+        "table2_gru-window-TAG-seed0",
+        "table2_mean-window-TAG-seed0",
+    ]
     for run in runs:
         assert run.data.tags["model"] in ("gru", "mean") and run.data.params["trainer.max_epochs"] == "2"
         assert run.info.status == "FINISHED"  # the baseline's too: no Trainer ends its run

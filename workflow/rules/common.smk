@@ -1,19 +1,38 @@
 # Helpers shared by the rules, and the session tables built from the config. Rules use only
 # these (no lambdas, no computing in a rule): every rule calls one `lofi` command.
 
+from lofi.models.catalog import BASELINES, NETWORKS
 from lofi.stages.scenes import scene_path
 
-RAW = config["raw_dir"]
+#: Where this configuration writes: every scale has its own root (conf/pipeline/*.yaml), so a
+#: quick run never touches the default's data or committed results.
+ROOT = config["root"]
+
+
+def at_root(path):
+    """``path`` under the configuration's root (absolute paths are kept)."""
+    return str(path) if ROOT in (".", "") or Path(path).is_absolute() else f"{ROOT}/{path}"
+
+
+RAW = at_root(config["raw_dir"])
 #: The scene file: a packaged scene (by name) or the configured path.
 SCENE_FILE = str(scene_path(config["scene"]))
-INTERIM = "data/interim"
-DETECTOR_DIR = "data/detector"
+INTERIM = at_root("data/interim")
+DETECTOR_DIR = at_root("data/detector")
+PROCESSED = at_root("data/processed")
+RESULTS = at_root("results")
+LOGS = f"{RESULTS}/logs"
 SCENE_NAME = Path(config["scene"]).stem
-LABELS = config["labels"]
+LABELS = {**config["labels"], "weights": at_root(config["labels"]["weights"])}
 CSI = config["csi"]
 ALIGN = config["align"]
 DATASET = config["dataset"]
-DATASET_DIR = f"data/processed/{DATASET['name']}"
+DATASET_DIR = f"{PROCESSED}/{DATASET['name']}"
+#: csi.fill: csibert pre-trains CSI-BERT on the linear-filled data set, fills the lost packets
+#: again with it and trains every model on the second data set <name>_csibert.
+REFILL = CSI["fill"] == "csibert"
+BASE_FILL = "linear" if REFILL else CSI["fill"]
+TRAIN_DATASET_DIR = f"{DATASET_DIR}_csibert" if REFILL else DATASET_DIR
 FOOT_OFFSET_FILE = f"{DETECTOR_DIR}/foot_offset.json"
 FIT_OFFSET = LABELS["foot_offset_m"] == "fit"
 REFINE = "--refine-feet" if LABELS["refine_feet"] else "--no-refine-feet"
@@ -117,3 +136,126 @@ def tolerance_option(wildcards=None):
     """``--tolerance-s VALUE`` when the config sets one (else one camera period)."""
     tolerance = ALIGN["tolerance_s"]
     return "" if tolerance is None else f"--tolerance-s {tolerance}"
+
+
+# -- Table II runs --------------------------------------------------------------------------
+# One entry per run folder: the Hydra overrides of its `python -m lofi.train` job and the
+# pre-training run it starts from (CSI-BERT). Run names spell out what differs between runs.
+
+TRAIN = config["train"]
+for _key, _known in (("models", NETWORKS), ("baselines", BASELINES), ("truth_models", NETWORKS + BASELINES)):
+    _unknown = sorted(set(TRAIN[_key]) - set(_known))
+    if _unknown:
+        raise ValueError(f"train.{_key}: {', '.join(_unknown)} not among {', '.join(_known)} (lofi.models.catalog)")
+#: Training jobs on a GPU declare one (`--resources gpu=1` runs them one at a time).
+GPUS_PER_JOB = 1 if TRAIN["trainer"] == "gpu" else 0
+
+
+def _folds():
+    """``(name suffix, overrides)`` per fold: one for the paper split, one per held-out subject."""
+    if TRAIN["split"] != "cross_subject":
+        return [("", [])]
+    folds = TRAIN["folds"] or range(len(config["subjects"]))
+    return [(f"-fold{k}", [f"data.fold={k}"]) for k in folds]
+
+
+def _common_overrides(dataset=None, split=None):
+    """What every run of this configuration shares: data set, split, trainer and epoch budget."""
+    return [
+        f"data.dir={dataset or TRAIN_DATASET_DIR}",
+        f"data.split={split or TRAIN['split']}",
+        f"trainer={TRAIN['trainer']}",
+        f"trainer.max_epochs={TRAIN['max_epochs']}",
+        f"callbacks.patience={TRAIN['patience']}",
+        "trainer.enable_progress_bar=false",
+        f"paper_protocol={str(TRAIN['paper_protocol']).lower()}",
+        f"logger.experiment={TRAIN['experiment']}",
+    ]
+
+
+def _sweep_name(key, value):
+    """``lr0.003`` for ``model.lr`` = 0.003: the last part of the key and the value."""
+    return f"{key.split('.')[-1]}{value}"
+
+
+def _network_runs(model, seed, fold, fold_overrides, pretrain_runs):
+    runs = {}
+    for norm in TRAIN["normalizations"]:
+        name = f"{model}-{norm}-seed{seed}{fold}"
+        overrides = [f"experiment=table2_{model}", f"data.normalize={norm}", f"seed={seed}", *fold_overrides]
+        needs = None
+        if model == "csibert":
+            needs = f"csibert_pretrain-{norm}-seed{seed}{fold}"
+            pretrain_runs[needs] = [f"experiment=csibert_pretrain", *overrides[1:], *_common_overrides(DATASET_DIR),
+                                    *TRAIN["overrides"].get("csibert_pretrain", [])]
+            recovery = f"{RESULTS}/runs/{needs}/csibert_recovery.pt"
+            overrides += [f"model.pretrained={recovery}", f"recovery_eval.checkpoint={recovery}"]
+        overrides += [*_common_overrides(), *TRAIN["overrides"].get(model, [])]
+        runs[name] = (overrides, needs)
+        for key, values in TRAIN["sweep"].get(model, {}).items():
+            for value in values:
+                runs[f"{name}-{_sweep_name(key, value)}"] = ([*overrides, f"{key}={value}"], needs)
+    return runs
+
+
+def _truth_runs(runs, seed, fold):
+    """The truth-label rows: runs of ``train.truth_models`` trained on the true positions instead
+    of the vision labels (synthetic data), evaluated as before: what the labels cost."""
+    chosen = {}
+    for model in TRAIN["truth_models"]:
+        norm = "base" if model in BASELINES else TRAIN["truth_normalization"]
+        base = f"{model}-{norm}-seed{seed}{fold}"
+        if base not in runs:
+            raise ValueError(f"train.truth_models: {model} has no run {base} to repeat on the truth "
+                             "(add it to train.models or train.baselines, its normalisation to train.normalizations)")
+        overrides, needs = runs[base]
+        chosen[f"{base}-truth"] = ([*overrides, "data.label_source=truth"], needs)
+    return chosen
+
+
+def _all_runs():
+    """``(training runs, pre-training runs)``: run name -> (overrides, pre-training run or None)."""
+    runs, pretrain_runs = {}, {}
+    for fold, fold_overrides in _folds():
+        for seed in TRAIN["seeds"]:
+            for model in TRAIN["models"]:
+                runs |= _network_runs(model, seed, fold, fold_overrides, pretrain_runs)
+            for model in TRAIN["baselines"]:
+                overrides = [f"experiment=table2_{model}", f"seed={seed}", *fold_overrides,
+                             *_common_overrides(), *TRAIN["overrides"].get(model, [])]
+                runs[f"{model}-base-seed{seed}{fold}"] = (overrides, None)
+            runs |= _truth_runs(runs, seed, fold)
+    if REFILL:  # the fill's own pre-training: the first seed, per-window standardisation, paper split
+        seed = TRAIN["seeds"][0]
+        pretrain_runs[f"csibert_pretrain-window-seed{seed}"] = [
+            "experiment=csibert_pretrain", "data.normalize=window", f"seed={seed}",
+            *_common_overrides(DATASET_DIR, "paper"), *TRAIN["overrides"].get("csibert_pretrain", [])]
+    return runs, {name: (overrides, None) for name, overrides in pretrain_runs.items()}
+
+
+TRAIN_RUNS, PRETRAIN_RUNS = _all_runs()
+
+
+def run_overrides(wildcards):
+    """The Hydra overrides of run ``{run}``, quoted for the shell."""
+    import shlex
+
+    overrides, _ = TRAIN_RUNS.get(wildcards.run) or PRETRAIN_RUNS[wildcards.run]
+    return " ".join(shlex.quote(o) for o in overrides)
+
+
+def train_inputs(wildcards):
+    """The data set, the MLflow store and (CSI-BERT) the pre-training's recovery file."""
+    _, needs = TRAIN_RUNS[wildcards.run]
+    inputs = {
+        "init": f"{RESULTS}/runs/.mlflow_init",
+        "frames": f"{TRAIN_DATASET_DIR}/frames.parquet",
+        "manifest": f"{TRAIN_DATASET_DIR}/manifest.json",
+    }
+    if needs:
+        inputs["recovery"] = f"{RESULTS}/runs/{needs}/csibert_recovery.pt"
+    return inputs
+
+
+#: The recovery file that fills the lost packets again (csi.fill: csibert).
+FILL_CHECKPOINT = f"{RESULTS}/runs/csibert_pretrain-window-seed{TRAIN['seeds'][0]}/csibert_recovery.pt"

@@ -10,12 +10,12 @@ rule csi:
         report=f"{INTERIM}/{{session}}/csi.json",
     params:
         session=session_dir,
-        fill=CSI["fill"],
+        fill=BASE_FILL,
         max_gap_s=CSI["max_gap_s"],
         max_insert_s=CSI["max_insert_s"],
         clock_jump_s=CSI["clock_jump_s"],
     log:
-        "results/logs/csi/{session}.log",
+        f"{LOGS}/csi/{{session}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:
@@ -37,7 +37,55 @@ rule align:
         tolerance=tolerance_option,
     priority: 10  # on the way to the data set (see rule dataset)
     log:
-        "results/logs/align/{session}.log",
+        f"{LOGS}/align/{{session}}.log",
+    conda:
+        "../envs/lofi.yaml"
+    shell:
+        "lofi align {params.session} --csi {input.csi} --positions {input.positions} {params.tolerance} "
+        "--out {output.table} > {log} 2>&1"
+
+
+rule csi_refill:
+    """csi.fill: csibert: the lost packets filled again by CSI-BERT, pre-trained on the linear set."""
+    input:
+        csv=ancient(f"{RAW}/{{session}}/csi.csv"),
+        meta=ancient(f"{RAW}/{{session}}/session.yaml"),
+        checkpoint=FILL_CHECKPOINT,
+    output:
+        table=f"{INTERIM}/{{session}}/csi_{{fill}}.parquet",
+        report=f"{INTERIM}/{{session}}/csi_{{fill}}.json",
+    params:
+        session=session_dir,
+        max_gap_s=CSI["max_gap_s"],
+        max_insert_s=CSI["max_insert_s"],
+        clock_jump_s=CSI["clock_jump_s"],
+    wildcard_constraints:
+        fill="csibert",
+    log:
+        f"{LOGS}/csi/{{session}}_{{fill}}.log",
+    conda:
+        "../envs/lofi.yaml"
+    shell:
+        "lofi csi {params.session} --fill {wildcards.fill} --checkpoint {input.checkpoint} "
+        "--max-gap-s {params.max_gap_s} --max-insert-s {params.max_insert_s} "
+        "--clock-jump-s {params.clock_jump_s} --out {output.table} > {log} 2>&1"
+
+
+rule align_refill:
+    input:
+        csi=f"{INTERIM}/{{session}}/csi_{{fill}}.parquet",
+        positions=f"{INTERIM}/{{session}}/positions.parquet",
+        meta=ancient(f"{RAW}/{{session}}/session.yaml"),
+    output:
+        table=f"{INTERIM}/{{session}}/aligned_{{fill}}.parquet",
+        summary=f"{INTERIM}/{{session}}/aligned_{{fill}}.json",
+    params:
+        session=session_dir,
+        tolerance=tolerance_option,
+    wildcard_constraints:
+        fill="csibert",
+    log:
+        f"{LOGS}/align/{{session}}_{{fill}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:

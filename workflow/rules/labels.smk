@@ -1,3 +1,5 @@
+# Long steps (detector training, detection, the foot-offset fit, label quality) show their progress
+# on the console as well as in their log (tee).
 # Vision labels: train the synthetic person detector on other people, detect the person in
 # every benchmark frame (eq. 1), map to the floor (eqs. 2-3), and measure label quality
 # against the simulator's truth.
@@ -20,7 +22,7 @@ rule simulate_detector_training:
         session="|".join(DETTRAIN) or "NONE",
     threads: 1
     log:
-        "results/logs/simulate/{session}.log",
+        f"{LOGS}/simulate/{{session}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:
@@ -45,12 +47,12 @@ rule train_detector:
         seed=config["seed"],
     threads: 2
     log:
-        "results/logs/train_detector.log",
+        f"{LOGS}/train_detector.log",
     conda:
         "../envs/lofi.yaml"
     shell:
         "lofi train-detector {params.sessions} --epochs {params.epochs} --frames-per-session {params.frames} "
-        "--imgsz {params.imgsz} --seed {params.seed} --out {output.weights} > {log} 2>&1"
+        "--imgsz {params.imgsz} --seed {params.seed} --out {output.weights} 2>&1 | tee {log}"
 
 
 rule detect:
@@ -68,12 +70,12 @@ rule detect:
         refine=REFINE,
     threads: 2
     log:
-        "results/logs/detect/{session}.log",
+        f"{LOGS}/detect/{{session}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:
         "lofi detect {params.session} --detector {params.detector} --weights {params.weights} "
-        "--imgsz {params.imgsz} {params.refine} --out {output} --quiet > {log} 2>&1"
+        "--imgsz {params.imgsz} {params.refine} --out {output} 2>&1 | tee {log}"
 
 
 rule fit_foot_offset:
@@ -94,13 +96,12 @@ rule fit_foot_offset:
         refine=REFINE,
     threads: 2
     log:
-        "results/logs/fit_foot_offset.log",
+        f"{LOGS}/fit_foot_offset.log",
     conda:
         "../envs/lofi.yaml"
     shell:
         "lofi fit-foot-offset {params.sessions} --detector {params.detector} --weights {params.weights} "
-        "--imgsz {params.imgsz} --foot-point {params.foot_point} {params.refine} --out {output} --quiet "
-        "> {log} 2>&1"
+        "--imgsz {params.imgsz} --foot-point {params.foot_point} {params.refine} --out {output} 2>&1 | tee {log}"
 
 
 rule localize:
@@ -115,7 +116,7 @@ rule localize:
         offset=foot_offset_option,
         foot_point=LABELS["foot_point"],
     log:
-        "results/logs/localize/{session}.log",
+        f"{LOGS}/localize/{{session}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:
@@ -133,10 +134,10 @@ rule label_quality:
         offset=foot_offset_input,
         weights=study_weights_input,
     output:
-        "results/label_quality.md",
-        "results/label_quality.csv",
-        "results/figures/label_error_map.png",
-        "results/figures/detectors_panel.png",
+        f"{RESULTS}/label_quality.md",
+        f"{RESULTS}/label_quality.csv",
+        f"{RESULTS}/figures/label_error_map.png",
+        f"{RESULTS}/figures/detectors_panel.png",
     params:
         survey=folders(SURVEYS),
         walks=folders(WALKS),
@@ -146,13 +147,14 @@ rule label_quality:
         offset=foot_offset_option,
         foot_point=LABELS["foot_point"],
         refine=REFINE,
+        results=RESULTS,
     threads: 2
     log:
-        "results/logs/label_quality.log",
+        f"{LOGS}/label_quality.log",
     conda:
         "../envs/lofi.yaml"
     shell:
         "lofi label-quality --survey {params.survey} --walk {params.walks} "
         "--walk-detections {input.detections} --walk-positions {input.positions} "
         "--detectors {params.detectors} --weights {params.weights} --imgsz {params.imgsz} {params.offset} "
-        "--foot-point {params.foot_point} {params.refine} --out-dir results --quiet > {log} 2>&1"
+        "--foot-point {params.foot_point} {params.refine} --out-dir {params.results} 2>&1 | tee {log}"

@@ -18,7 +18,7 @@ rule simulate_walk:
         session="|".join(WALKS) or "NONE",
     threads: 1
     log:
-        "results/logs/simulate/{session}.log",
+        f"{LOGS}/simulate/{{session}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:
@@ -42,7 +42,7 @@ rule simulate_survey:
         session="|".join(SURVEYS) or "NONE",
     threads: 1
     log:
-        "results/logs/simulate/{session}.log",
+        f"{LOGS}/simulate/{{session}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:
@@ -55,11 +55,11 @@ rule inspect_session:
         csv=ancient(f"{RAW}/{{session}}/csi.csv"),
         meta=ancient(f"{RAW}/{{session}}/session.yaml"),
     output:
-        "results/inspect/{session}.json",
+        f"{RESULTS}/inspect/{{session}}.json",
     params:
         folder=session_dir,
     log:
-        "results/logs/inspect/{session}.log",
+        f"{LOGS}/inspect/{{session}}.log",
     conda:
         "../envs/lofi.yaml"
     shell:

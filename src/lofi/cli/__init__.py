@@ -16,6 +16,7 @@ from pathlib import Path
 from lofi import __version__
 from lofi.cli.ingest import add_ingest_commands
 from lofi.cli.labels import add_label_commands
+from lofi.cli.predict import add_predict_command
 from lofi.cli.sessions import add_session_commands
 from lofi.cli.train import add_train_commands
 from lofi.stages.paths import ProjectPath
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_label_commands(sub)
     add_ingest_commands(sub)
     add_train_commands(sub)
+    add_predict_command(sub)
     return parser
 
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lofi.cli.types import bounded, folder_name, non_negative_float, positive_float
+from lofi.cli.types import bounded, folder_name, non_negative_float, non_negative_int, positive_float
 from lofi.csi.choices import FILL_METHODS, MAX_RATE_HZ
-from lofi.stages.paths import INTERIM, PROCESSED, RAW, interim_path, project_default
+from lofi.stages.paths import (
+    INTERIM,
+    PIPELINE_FILL,
+    PROCESSED,
+    RAW,
+    filled_name,
+    interim_path,
+    project_default,
+)
 
 
 def add_ingest_commands(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +37,8 @@ def _cmd_csi(args: argparse.Namespace) -> int:
         max_insert_s=args.max_insert_s,
         clock_jump_s=args.clock_jump_s,
     )
-    out = Path(args.out) if args.out else interim_path(args.session, "csi.parquet", args.root)
+    default = filled_name("csi.parquet", args.fill)  # another fill's table sits beside the pipeline's
+    out = Path(args.out) if args.out else interim_path(args.session, default, args.root)
     result = run_csi(args.session, options, out, args.checkpoint)
     print(format_csi_report(Path(args.session).name, result.report, out, result.report_path))
     return 0
@@ -111,7 +120,11 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="device vs host interval mismatch that counts as a clock jump (default: %(default)s s)",
     )
-    csi.add_argument("--out", help="output parquet (default: data/interim/<session>/csi.parquet)")
+    csi.add_argument(
+        "--out",
+        help="output parquet (default: data/interim/<session>/csi.parquet; csi_<fill>.parquet for another "
+        "--fill than linear), its report .json beside it",
+    )
     csi.set_defaults(func=_cmd_csi, reads=("session", "checkpoint"), writes=("out",))
 
 
@@ -157,10 +170,11 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
-    from lofi.stages.dataset import run_dataset
+    from lofi.stages.dataset import Usability, run_dataset
 
     out = Path(args.out_dir) / args.name
-    manifest = run_dataset(args.name, args.interim, out, args.export_lofi)
+    minimum = Usability(args.min_label_coverage_pct, args.min_usable_windows)
+    manifest = run_dataset(args.name, args.interim, out, args.export_lofi, minimum, args.fill)
     for entry in manifest["sessions"]:
         print(
             f"  {entry['session']}: {entry['frames']:,} frames, loss {entry['loss_pct']:.2f} % "
@@ -173,6 +187,8 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     )
     if args.export_lofi:
         print(f"  LoFi-compatible export: {manifest['exported']} records (-1000 pads) -> {out / 'wiloc.pkl'}")
+    for path in manifest.get("removed", []):
+        print(f"  removed {path}: an earlier build's output that this build does not write")
     return 0
 
 
@@ -199,6 +215,25 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
     )
     ds.add_argument(
         "--export-lofi", action="store_true", help="also write wiloc.pkl shaped like the published one"
+    )
+    ds.add_argument(
+        "--fill",
+        choices=FILL_METHODS,
+        default=PIPELINE_FILL,
+        help="read the tables of this gap filling (csi_<fill>.json, aligned_<fill>.parquet, ...; "
+        "default: %(default)s, the pipeline's csi.json, aligned.parquet, aligned.json)",
+    )
+    ds.add_argument(
+        "--min-label-coverage-pct",
+        type=bounded(float, 0.0, 100.0),
+        default=0.0,
+        help="refuse a data set with fewer rows labelled than this (%%; default: %(default)s)",
+    )
+    ds.add_argument(
+        "--min-usable-windows",
+        type=non_negative_int,
+        default=0,
+        help="refuse a data set with fewer usable 1-s windows than this (default: %(default)s)",
     )
     ds.set_defaults(func=_cmd_dataset, reads=("interim",), writes=("out_dir",))
 

@@ -32,10 +32,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
             "seeds pooled (mean, and the std over seeds in brackets), with the paper's figures beside."
         ),
     )
-    table.add_argument(
-        "runs", nargs="?", default=project_default("results/runs"),
-        help="folder of run folders (default: results/runs)",
-    )  # fmt: skip
+    _add_runs(table)
     table.add_argument("--out", help="also write the table here (Markdown)")
     table.add_argument(
         "--figure",
@@ -47,6 +44,42 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="the split the figure draws (default: %(default)s; cross_subject pools the folds)",
     )  # fmt: skip
     table.set_defaults(func=_cmd_table2)
+    _add_report_command(sub)
+
+
+def _add_report_command(sub: argparse._SubParsersAction) -> None:
+    """Register ``lofi report``: the committed Table II (Markdown, CSV, JSON) and its figures."""
+    report = sub.add_parser(
+        "report",
+        help="Table II and its figures from training runs: results/table2.{md,csv,json}, results/figures/",
+        description=(
+            "Gather every run under RUNS (python -m lofi.train) into Table II, seeds pooled (mean ± std over "
+            "seeds): error vs labels and truth, median, p90, acc6/4/2, parameters, peak memory, train time, "
+            "epochs, test windows, the reference protocol's and the paper's numbers, and what the vision "
+            "labels cost (runs trained on data.label_source=truth beside them). Writes OUT_DIR/table2.md, "
+            "table2.csv, table2.json and OUT_DIR/figures/ (error CDF, trajectory, error map, bar chart)."
+        ),
+    )
+    _add_runs(report)
+    report.add_argument(
+        "--out-dir", default=project_default("results"),
+        help="where table2.{md,csv,json} and figures/ go (default: results)",
+    )  # fmt: skip
+    report.add_argument(
+        "--only",
+        nargs="+",
+        metavar="RUN",
+        help="report just these run folders of RUNS (the pipeline passes the runs of its configuration)",
+    )
+    report.set_defaults(func=_cmd_report, reads=("runs",), writes=("out_dir",))
+
+
+def _add_runs(parser: argparse.ArgumentParser) -> None:
+    """``RUNS``: the folder of run folders (default results/runs under the project)."""
+    parser.add_argument(
+        "runs", nargs="?", default=project_default("results/runs"),
+        help="folder of run folders (default: results/runs)",
+    )  # fmt: skip
 
 
 def _cmd_mlflow_init(args: argparse.Namespace) -> int:
@@ -67,4 +100,13 @@ def _cmd_table2(args: argparse.Namespace) -> int:
 
         path = save_table2_figure(runs, args.figure, args.figure_split)
         print(f"figure: {path}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from lofi.report.report import write_report
+
+    report = write_report(args.runs, args.out_dir, args.only)
+    print(report.markdown, end="")
+    print("wrote: " + ", ".join(str(path) for path in report.written))
     return 0

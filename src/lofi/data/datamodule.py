@@ -28,7 +28,7 @@ key         dtype    shape and meaning
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,11 +48,22 @@ from lofi.data.features import (
 from lofi.data.regions import DEFAULT_REGION_M, GRIDS, check_region, region_index
 from lofi.data.splits import SPLITS, SplitWindows, make_split, split_windows
 from lofi.data.windows import LABELS, WINDOW_FRAMES, run_ids, window_labels
+from lofi.io.dataset_store import (
+    FRAMES_FILE,
+    MANIFEST_FILE,
+    DatasetError,
+    dataset_sha256,
+    load_dataset,
+    session_ranges,
+)
 from lofi.io.dataset_store import Dataset as StoredDataset
-from lofi.io.dataset_store import DatasetError, load_dataset
-from lofi.io.json_report import file_sha256
 
 PARTS = ("train", "val", "test")
+#: ``label_source``: the vision labels (the paper's) or the true positions (synthetic data only).
+LABEL_SOURCES = ("labels", "truth")
+#: How far (in region sizes) beyond each side of the floor region a label-valid position may lie:
+#: 1 allows x in [-w, 2w] and y in [-d, 2d]. A label further out is a unit slip (mm) or an overflow.
+LABEL_MARGIN_REGIONS = 1.0
 
 
 @dataclass(frozen=True)
@@ -205,21 +216,44 @@ def _positive(name: str, value: int) -> int:
 
 
 def _session_codes(data: StoredDataset, folder: Path) -> tuple[list[str], list[tuple[int, int]], list[str]]:
-    """Session names, row ranges and subjects from the manifest (the ranges must tile the rows)."""
-    sessions = data.manifest.get("sessions") or []
-    try:
-        names = [str(s["session"]) for s in sessions]
-        bounds = [(int(s["rows"][0]), int(s["rows"][1])) for s in sessions]
-        subjects = [str(s["subject"]) for s in sessions]
-    except (KeyError, TypeError, IndexError, ValueError) as err:
-        raise DatasetError(f"{folder}: manifest sessions lack name, rows or subject ({err})") from err
-    edges = [b for bound in bounds for b in bound]
-    tiles = edges[:1] == [0] and all(a == b for a, b in zip(edges[1:-1:2], edges[2::2], strict=True))
-    if not sessions or not tiles or edges[-1] != len(data.frames):
-        raise DatasetError(
-            f"{folder}: manifest session rows {bounds} do not tile the {len(data.frames)} rows"
-        )
-    return names, bounds, subjects
+    """Session names, row ranges and subjects from the manifest (:func:`load_dataset` checked that
+    the ranges tile the rows and match the table's ``session`` column)."""
+    ranges = session_ranges(data.manifest, folder / MANIFEST_FILE)
+    return [r[0] for r in ranges], [(r[2], r[3]) for r in ranges], [r[1] for r in ranges]
+
+
+def label_bounds(region_m: tuple[float, float]) -> np.ndarray:
+    """Plausible label range (2 x 2: [[x_lo, x_hi], [y_lo, y_hi]], m) of a floor region (w, d) in m:
+    the region widened by :data:`LABEL_MARGIN_REGIONS` region sizes on each side."""
+    size = np.asarray(region_m, dtype=np.float64)
+    return np.stack([-LABEL_MARGIN_REGIONS * size, (1.0 + LABEL_MARGIN_REGIONS) * size], axis=1)
+
+
+def check_labels(
+    xy: np.ndarray,
+    valid: np.ndarray,
+    region_m: tuple[float, float],
+    names: list[str],
+    bounds: list,
+    folder: Path,
+) -> None:
+    """Every label-valid row's ``x_m, y_m`` (m) finite and within :func:`label_bounds`, or a
+    DatasetError naming the session, the row and the value."""
+    limits = label_bounds(region_m)
+    for axis, column in enumerate(("x_m", "y_m")):
+        lo, hi = limits[axis]
+        values = xy[:, axis]
+        bad = np.flatnonzero(valid & ~((values >= lo) & (values <= hi)))  # NaN and inf fail the test
+        if len(bad):
+            row = int(bad[0])
+            k = next(i for i, (a, b) in enumerate(bounds) if a <= row < b)
+            raise DatasetError(
+                f"{folder / FRAMES_FILE}: session {names[k]!r} row {row} (row {row - bounds[k][0]} "
+                f"of the session): label-valid {column} = {float(values[row])!r} is not a position in the "
+                f"{region_m[0]:g} x {region_m[1]:g} m region (allowed {lo:g} .. {hi:g} m, "
+                f"{LABEL_MARGIN_REGIONS:g} region size beyond each side): mm instead of m? (another "
+                "floor: region_m in the manifest or +data.region_m=[w,d])"
+            )
 
 
 class CsiDataModule(pl.LightningDataModule):
@@ -239,6 +273,9 @@ class CsiDataModule(pl.LightningDataModule):
         region_m: floor region (w, d) in m for the region grids; default the manifest's
             ``region_m`` if it has one, else 1.8 x 4.8 m.
         seed: seed of the training draws.
+        label_source: what training and validation windows learn from: ``labels`` (the vision
+            labels, the paper's) or ``truth`` (the true positions of a synthetic data set, to
+            measure what the labels cost); test windows are scored the same way for both.
     """
 
     def __init__(
@@ -257,6 +294,7 @@ class CsiDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         region_m: Sequence[float] | None = None,
         seed: int = 0,
+        label_source: str = "labels",
     ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
@@ -266,6 +304,7 @@ class CsiDataModule(pl.LightningDataModule):
         self.fold = int(fold)
         self.view = check_choice("view", view, VIEWS)
         self.normalize = check_choice("normalize", normalize, NORMALIZE)
+        self.label_source = check_choice("label_source", label_source, LABEL_SOURCES)
         self.extra = check_extra(tuple(extra))
         self.batch_size = _positive("batch_size", batch_size)
         self.train_windows_per_epoch = _positive("train_windows_per_epoch", train_windows_per_epoch)
@@ -281,6 +320,7 @@ class CsiDataModule(pl.LightningDataModule):
         self._width = 52
         self._source: WindowSource | None = None
         self._valid = self._runs = np.zeros(0)
+        self._sha256: str | None = None
         self.save_hyperparameters(logger=False)
 
     @property
@@ -302,8 +342,11 @@ class CsiDataModule(pl.LightningDataModule):
 
     @property
     def dataset_sha256(self) -> str:
-        """The data set's identity: the first 16 hex digits of its manifest's SHA-256."""
-        return file_sha256(self.data_dir / "manifest.json")[:16]
+        """The data set's identity: 16 hex digits over ``manifest.json`` and ``frames.parquet``
+        (:func:`lofi.io.dataset_store.dataset_sha256`), hashed once."""
+        if self._sha256 is None:
+            self._sha256 = dataset_sha256(self.data_dir)
+        return self._sha256
 
     @property
     def source(self) -> WindowSource:
@@ -341,6 +384,14 @@ class CsiDataModule(pl.LightningDataModule):
         session = np.repeat(np.arange(len(names), dtype=np.int64), [b - a for a, b in bounds])
         valid = data.frames["label_valid"].to_numpy(bool)
         source = WindowSource.from_dataset(data, session)
+        if self._region_m is None and data.manifest.get("region_m") is not None:
+            self._region_m = check_region(tuple(data.manifest["region_m"]))
+        if not valid.any():
+            raise DatasetError(
+                f"{self.data_dir}: none of its {len(valid):,} rows is labelled (label_valid is false "
+                "everywhere): nothing to train or test on; see the manifest's unlabelled_by_reason"
+            )
+        check_labels(source.xy, valid, self.region_m, names, bounds, self.data_dir)
         self._check_finite(source, valid)
         runs = run_ids(session, data.frames["segment"].to_numpy())
         strides = {"train": 1, "val": self.eval_stride, "test": self.eval_stride}
@@ -348,13 +399,30 @@ class CsiDataModule(pl.LightningDataModule):
             windows = make_split(bounds, subjects, valid, runs, self.length, self.split, self.fold, strides)
         except ValueError as err:
             raise ValueError(f"{self.data_dir}: {err}") from err
-        if self._region_m is None and data.manifest.get("region_m") is not None:
-            self._region_m = check_region(tuple(data.manifest["region_m"]))
         train_rows = windows.part_rows("train") & valid
         self.features = FeatureSpec(self.view, self.normalize, self.extra, self._stats(source, train_rows))
         self.session_names, self.windows, self._width = names, windows, source.amplitude.shape[1]
         self._source, self._valid, self._runs = source, valid, runs
-        self.datasets = {part: self._windows(source, windows.starts[part]) for part in PARTS}
+        self._fit_source = self._learning_source(source, windows, valid)
+        self.datasets = {part: self._windows(self._part_source(part), windows.starts[part]) for part in PARTS}
+
+    def _learning_source(
+        self, source: WindowSource, windows: SplitWindows, valid: np.ndarray
+    ) -> WindowSource:
+        """What training and validation learn from: the labels, or (``label_source=truth``) the truth."""
+        if self.label_source == "labels":
+            return source
+        rows = (windows.part_rows("train") | windows.part_rows("val")) & valid
+        missing = int((~np.isfinite(source.xy_true[rows]).all(axis=1)).sum())
+        if missing:
+            raise DatasetError(
+                f"{self.data_dir}: label_source=truth, but {missing} training/validation row(s) have no true "
+                "position (x_true, y_true): only synthetic sessions carry the truth"
+            )
+        return replace(source, xy=source.xy_true)
+
+    def _part_source(self, part: str) -> WindowSource:
+        return self._source if part == "test" else self._fit_source
 
     def _windows(self, source: WindowSource, starts: np.ndarray) -> WindowDataset:
         return WindowDataset(source, starts, self.length, self.features, self.label, self.region_m)
@@ -370,7 +438,7 @@ class CsiDataModule(pl.LightningDataModule):
         stride = _positive("stride", self.length if stride is None else stride)
         strides = dict.fromkeys(PARTS, stride)
         starts = split_windows(self.windows.parts, self._valid, self._runs, self.length, strides)[part]
-        return self._windows(self._source, starts)
+        return self._windows(self._part_source(part), starts)
 
     def _load(self) -> StoredDataset:
         if not self.data_dir.is_dir():

@@ -62,8 +62,10 @@ def read_foot_correction(
             str(data["foot_point"]),
             str(data["detector"]),
             list(data["fitted_on"]),
-            bool(data.get("refined_bottom", False)),
+            data.get("refined_bottom", False),
         )
+        if not isinstance(correction.refined_bottom, bool):
+            raise TypeError(f"refined_bottom is {correction.refined_bottom!r}, not true or false")
     except FileNotFoundError as err:
         raise FootCorrectionError(f"{path}: no such file (run `lofi fit-foot-offset`)") from err
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:

@@ -22,13 +22,13 @@ key             meaning
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from lofi.io.atomic import atomic_open
+from lofi.io.weights_only import load_format
 
 FORMAT = "lofi-csibert-recovery/2"  # 2: ``options`` always name ``mask_input``
 NORMALIZE = ("window", "global")
@@ -103,33 +103,36 @@ def load_recovery_checkpoint(path: str | Path) -> RecoveryCheckpoint:
     path = Path(path)
     if not path.is_file():
         raise RecoveryCheckpointError(f"{path}: no such CSI-BERT recovery file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise RecoveryCheckpointError(
-            f"{path}: not a CSI-BERT recovery file readable without running code ({first}); "
-            "make one with `python -m lofi.train experiment=csibert_pretrain`"
-        ) from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise RecoveryCheckpointError(
-            f"{path}: not a CSI-BERT recovery file (format {found!r}, expected {FORMAT!r}); a Lightning "
-            "checkpoint or another model's weights cannot fill CSI: use the csibert_recovery.pt of a "
-            "`python -m lofi.train experiment=csibert_pretrain` run"
-        )
-    try:
-        checkpoint = RecoveryCheckpoint(
-            state_dict=dict(payload["state_dict"]),
-            options=dict(payload["options"]),
-            n_features=int(payload["n_features"]),
-            length=int(payload["length"]),
-            normalize=str(payload["normalize"]),
-            mean=payload["mean"],
-            std=payload["std"],
-            source=dict(payload.get("source", {})),
-        )
-    except (KeyError, TypeError, ValueError) as err:
-        raise RecoveryCheckpointError(f"{path}: recovery file lacks or mistypes a field ({err})") from err
+    payload = load_format(
+        path,
+        FORMAT,
+        RecoveryCheckpointError,
+        "CSI-BERT recovery file",
+        "a Lightning checkpoint or another model's weights cannot fill CSI: use the csibert_recovery.pt "
+        "of a `python -m lofi.train experiment=csibert_pretrain` run",
+    )
+
+    def field(key: str, kind: type, default: object = None) -> object:
+        """``payload[key]`` as ``kind``; a missing or mistyped field is named."""
+        if key not in payload and default is None:
+            raise RecoveryCheckpointError(f"{path}: recovery file has no field {key!r}")
+        value = payload.get(key, default)
+        try:
+            return kind(value)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise RecoveryCheckpointError(
+                f"{path}: recovery file field {key!r} is {type(value).__name__}, not {kind.__name__} ({err})"
+            ) from err
+
+    checkpoint = RecoveryCheckpoint(
+        state_dict=field("state_dict", dict),
+        options=field("options", dict),
+        n_features=field("n_features", int),
+        length=field("length", int),
+        normalize=field("normalize", str),
+        mean=field("mean", torch.as_tensor),
+        std=field("std", torch.as_tensor),
+        source=field("source", dict, {}),
+    )
     checkpoint.check(str(path))
     return checkpoint

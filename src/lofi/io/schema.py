@@ -128,3 +128,24 @@ TRUTH_COLUMNS: tuple[Column, ...] = (
 def column_names(columns: tuple[Column, ...]) -> tuple[str, ...]:
     """Names of a schema's columns, in order."""
     return tuple(c.name for c in columns)
+
+
+#: numpy dtype kinds (``numpy.dtype.kind``) a column of each documented dtype may read back as:
+#: booleans only as booleans (never text such as ``'false'``, which is truthy), numbers as numbers,
+#: text as objects. ``Int64`` (nullable) reads back as float where it has nulls.
+DTYPE_KINDS: dict[str, str] = {
+    "bool": "b",
+    "float64": "f",
+    "float32": "f",
+    "int64": "iu",
+    "int32": "iu",
+    "Int64": "iuf",
+    "string": "OU",
+}
+
+
+def dtype_fits(column: Column, kind: str) -> bool:
+    """Whether a column read back with numpy dtype kind ``kind`` (``'b'``, ``'f'``, ``'O'`` ...)
+    has its schema's dtype (a dtype this module does not list, e.g. a matrix column, always fits)."""
+    kinds = DTYPE_KINDS.get(column.dtype)
+    return kinds is None or kind in kinds

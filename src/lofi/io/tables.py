@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from lofi.io.atomic import atomic_open
 from lofi.io.matrix_table import TableFileError, read_matrix_table, to_arrow, write_arrow
 from lofi.io.provenance import with_provenance
-from lofi.io.schema import ALIGNED_COLUMNS, CSI_COLUMNS, CSI_MATRIX_COLUMNS, column_names
+from lofi.io.schema import ALIGNED_COLUMNS, CSI_COLUMNS, CSI_MATRIX_COLUMNS, Column, column_names, dtype_fits
 
 MATRICES = column_names(CSI_MATRIX_COLUMNS)
 CSI_SCALARS = tuple(c for c in column_names(CSI_COLUMNS) if c not in MATRICES)
@@ -64,8 +64,41 @@ def read_csi_table(
         raise TableFileError(f"{path}: no such file")
     required = ALIGNED_SCALARS if aligned else CSI_SCALARS
     scalars, matrices = read_matrix_table(path, MATRICES, required)
+    check_dtypes(frame_dtypes(scalars), ALIGNED_COLUMNS if aligned else CSI_COLUMNS, str(path))
     scalars["seq"] = scalars["seq"].astype("Int64")  # parquet int64 with nulls reads back as float
     return scalars, matrices["amplitude"], matrices["phase"]
+
+
+def frame_dtypes(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Per column of ``frame``: its numpy dtype kind (``'b'``, ``'f'``, ``'O'`` ...) and dtype name."""
+    return {str(name): (dtype.kind, str(dtype)) for name, dtype in frame.dtypes.items()}
+
+
+def arrow_dtypes(schema: pa.Schema) -> dict[str, tuple[str, str]]:
+    """Per column of an Arrow schema: the numpy dtype kind it reads back as, and the Arrow type."""
+    found = {}
+    for field in schema:
+        try:
+            kind = np.dtype(field.type.to_pandas_dtype()).kind
+        except (NotImplementedError, TypeError):  # lists, dictionaries, ...: not a plain scalar
+            kind = "O"
+        found[field.name] = (kind, str(field.type))
+    return found
+
+
+def check_dtypes(found: dict[str, tuple[str, str]], columns: tuple[Column, ...], where: str) -> None:
+    """Every column of ``columns`` present in ``found`` (:func:`frame_dtypes`, :func:`arrow_dtypes`)
+    has its schema's dtype, or a :class:`TableFileError` naming the column and the dtype found.
+
+    A boolean stored as text (``'false'``) would count as True: it is refused, not converted.
+    """
+    for column in columns:
+        kind, name = found.get(column.name, ("", ""))
+        if kind and not dtype_fits(column, kind):
+            raise TableFileError(
+                f"{where}: column {column.name} is {name}, not {column.dtype} as the schema says "
+                "(was the table written by another tool?)"
+            )
 
 
 #: Largest |x_m|, |y_m| (m) of a valid label. ESP32 Wi-Fi reaches tens of metres indoors and a

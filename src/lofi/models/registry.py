@@ -1,4 +1,4 @@
-"""One registry of the benchmark's models (Table II order) and the input view each one reads."""
+"""One registry of the benchmark's models: the builder of each model of :mod:`lofi.models.catalog`."""
 
 from __future__ import annotations
 
@@ -7,35 +7,10 @@ from collections.abc import Callable
 from torch import nn
 
 from lofi.models.baselines import KNNBaseline, MeanBaseline
+from lofi.models.catalog import INPUT_VIEW, MODELS, PAPER_SIZES  # noqa: F401  (re-exported)
 from lofi.models.conv import CNN, ResNet18
 from lofi.models.csibert import CSIBert
 from lofi.models.recurrent import RecurrentModel
-
-#: Model names in the order of the paper's Table II, then the baselines.
-MODELS = ("cnn", "resnet18", "rnn", "gru", "lstm", "csibert", "mean", "knn")
-
-#: Input each model reads: ``"correlation"`` F = MᵀM (B, C, S, S) or ``"series"`` (B, T, S*C).
-#: ``knn`` needs amplitudes not standardised per window (its features are their mean and std).
-INPUT_VIEW = {
-    "cnn": "correlation",
-    "resnet18": "correlation",
-    "rnn": "series",
-    "gru": "series",
-    "lstm": "series",
-    "csibert": "series",
-    "mean": "series",
-    "knn": "series",
-}
-
-#: Parameter counts of the paper's Table II ("Model Size"); the baselines have none.
-PAPER_SIZES = {
-    "cnn": 23_000,
-    "resnet18": 11_000_000,
-    "rnn": 33_000,
-    "gru": 100_000,
-    "lstm": 133_000,
-    "csibert": 2_000_000,
-}
 
 
 def _builders() -> dict[str, Callable[..., nn.Module]]:
@@ -64,7 +39,7 @@ def build_model(name: str, in_channels: int = 1, n_subcarriers: int = 52, **opti
             recurrent models, ``k=`` for ``knn``, ``head_hidden=(64, 64)`` for an MLP head).
     """
     key = name.lower()
-    if key not in MODELS:
+    if key not in MODELS or key not in _builders():
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
     if in_channels < 1 or n_subcarriers < 1:
         raise ValueError(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,11 @@ import pandas as pd
 
 from lofi.io.atomic import atomic_open
 from lofi.io.json_report import JsonFileError, read_json
+from lofi.models.catalog import BASELINES, NETWORKS
 from lofi.report.paper import PAPER_TABLE2
 
-ORDER = ("mean", "knn", "cnn", "resnet18", "rnn", "gru", "lstm", "csibert")
+#: Row order: the baselines, then the paper's networks in Table II order (lofi.models.catalog).
+ORDER = (*BASELINES, *NETWORKS)
 KEYS = ("model", "task", "normalize", "split", "fold", "pretrained", "dataset_sha256")
 DATA_KEYS = ("length", "label", "extra")  # config["data"] entries that make windows differ
 NUMBERS = {
@@ -50,15 +53,25 @@ SORTS = {
 }
 
 
-def collect_runs(runs_dir: str | Path) -> pd.DataFrame:
+def collect_runs(runs_dir: str | Path, only: Collection[str] | None = None) -> pd.DataFrame:
     """One row per localisation run under ``runs_dir`` (every ``metrics.json``, recursively).
 
+    With ``only`` (names of run folders directly under ``runs_dir``), just those runs: a
+    pipeline reports the runs its configuration made, not what earlier ones left there.
     Columns: the :data:`KEYS`, ``seed``, ``experiment``, the :data:`NUMBERS` (by their short
     names), ``run`` (the folder), ``settings`` (what makes runs alike) and ``failure`` (empty,
     or why the run is not averaged).
     """
     root = Path(runs_dir)
-    rows = [row for path in sorted(root.rglob("metrics.json")) if (row := _read_run(root, path))]
+    paths = (
+        sorted(root.rglob("metrics.json"))
+        if only is None
+        else [root / name / "metrics.json" for name in only]
+    )
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise ValueError(f"{missing[0]}: no such file ({len(missing)} of the runs asked for have none)")
+    rows = [row for path in paths if (row := _read_run(root, path))]
     if not rows:
         raise ValueError(f"{runs_dir}: no training run (metrics.json) found")
     return _newest_per_seed(pd.DataFrame(rows))

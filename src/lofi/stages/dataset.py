@@ -8,6 +8,14 @@ windows, and the hashes of the sources and settings it was made from.
 evaluation only. They come from the aligned table when it has them, else from the raw
 session's ``truth/pings.parquet`` (synthetic sessions; found beside the ``csi.csv`` named in
 ``csi.json``'s ``source``, matched as :mod:`lofi.data.truth` describes), else NaN.
+
+Each session's reports must belong to its aligned table: ``csi.json`` and ``aligned.json`` repeat
+counts of the table (rows, lost, filled, label-valid rows) and name the ``csi.csv`` and positions
+they came from, which the table's provenance (:mod:`lofi.io.provenance`) also records; a
+mismatch is refused naming both files. ``fill_method: none`` beside filled rows is refused too,
+as are label-valid rows without a finite floor position. :func:`run_dataset` removes the files
+it wrote into the data-set folder before but not this time (a ``wiloc.pkl`` of an earlier
+``--export-lofi``), so nothing stale stays beside the new data set.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from lofi.data.truth import PING_COLUMNS, truth_at_rows
 from lofi.data.windows import WINDOW_FRAMES, usable_windows
 from lofi.io.dataset_store import (
     FRAMES_FILE,
+    MANIFEST_FILE,
     TRUTH,
     DatasetError,
     load_dataset,
@@ -37,7 +46,11 @@ from lofi.io.dataset_store import (
 from lofi.io.esp32.layouts import LLTF_USEFUL
 from lofi.io.json_report import JsonFileError, file_sha256, read_json
 from lofi.io.lofi_pickles import export_wiloc
+from lofi.io.matrix_table import matrix_column
+from lofi.io.provenance import read_provenance
 from lofi.io.session import TRUTH_PINGS
+from lofi.io.tables import MAX_ABS_FLOOR_M
+from lofi.stages.paths import PIPELINE_FILL, filled_name
 
 SUBCARRIERS = LLTF_USEFUL.tolist()  # the 52 LLTF subcarriers the data set holds, -26..-1, +1..+26
 #: Keys a data set reads from each session's reports, and what each must hold.
@@ -49,29 +62,56 @@ CSI_REPORT_KEYS = {
     "loss_pct": "percent",
 }
 ALIGN_SUMMARY_KEYS = {"positions": "text", "positions_sha256": "text", "tolerance_s": "seconds"}
+#: Counts that ``csi.json`` and ``aligned.json`` report and the aligned table must agree with
+#: (checked where the report has them: ``lofi import-lofi`` writes fewer).
+CSI_COUNTS = ("received", "lost", "filled", "outage_rows")
+ALIGN_COUNTS = ("rows", "label_valid", "reasons", "label_dt_abs_p95_ms")
+#: The scalar columns a session's manifest entry and checks read.
+ENTRY_COLUMNS = ["t_host", "lost", "filled", "outage", "label_valid", "reason", "session", "subject"]
+ENTRY_COLUMNS += ["x_m", "y_m", "label_dt"]
+WILOC_FILE = "wiloc.pkl"
+#: Every file ``lofi dataset`` may write in a data-set folder; one not written this time is removed.
+OUTPUTS = (FRAMES_FILE, MANIFEST_FILE, WILOC_FILE)
 
 
 @dataclass
 class SessionInputs:
-    """The interim files of one session: aligned table, CSI report, alignment summary."""
+    """The interim files of one session: aligned table, CSI report, alignment summary.
+
+    ``fill``: the gap filling they were made with; the pipeline's linear fill reads ``csi.json``,
+    ``aligned.parquet`` and ``aligned.json``, another fill ``csi_<fill>.json`` and so on.
+    """
 
     aligned: Path
     csi_report: dict
     align_summary: dict
+    fill: str = PIPELINE_FILL
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> SessionInputs:
-        """``aligned.parquet`` with ``csi.json`` and ``aligned.json`` from an interim folder."""
+    def from_folder(cls, folder: str | Path, fill: str = PIPELINE_FILL) -> SessionInputs:
+        """The aligned table with its CSI report and alignment summary from an interim folder."""
         folder = Path(folder)
         hint = "run `lofi csi` and `lofi align` for this session"
+        csi_path = folder / filled_name("csi.json", fill)
+        align_path = folder / filled_name("aligned.json", fill)
         try:
-            csi_report = read_json(folder / "csi.json", hint)
-            align_summary = read_json(folder / "aligned.json", hint)
+            csi_report = read_json(csi_path, hint)
+            align_summary = read_json(align_path, hint)
         except JsonFileError as err:
             raise DatasetError(str(err)) from err
-        _check_report(csi_report, folder / "csi.json", CSI_REPORT_KEYS, "lofi csi")
-        _check_report(align_summary, folder / "aligned.json", ALIGN_SUMMARY_KEYS, "lofi align")
-        return cls(folder / "aligned.parquet", csi_report, align_summary)
+        _check_report(csi_report, csi_path, CSI_REPORT_KEYS, "lofi csi")
+        _check_report(align_summary, align_path, ALIGN_SUMMARY_KEYS, "lofi align")
+        return cls(folder / filled_name("aligned.parquet", fill), csi_report, align_summary, fill)
+
+    @property
+    def csi_path(self) -> Path:
+        """The CSI report beside the aligned table."""
+        return self.aligned.parent / filled_name("csi.json", self.fill)
+
+    @property
+    def align_path(self) -> Path:
+        """The alignment summary beside the aligned table."""
+        return self.aligned.parent / filled_name("aligned.json", self.fill)
 
 
 def _check_report(report: dict, path: Path, keys: dict[str, str], command: str) -> None:
@@ -104,15 +144,21 @@ def _is_kind(value: object, kind: str) -> bool:
     }[kind]
 
 
-def build_dataset(name: str, sessions: list[SessionInputs], out_dir: str | Path) -> dict:
-    """Write ``frames.parquet`` and ``manifest.json`` under ``out_dir``; returns the manifest."""
+def build_dataset(
+    name: str, sessions: list[SessionInputs], out_dir: str | Path, minimum: Usability | None = None
+) -> dict:
+    """Write ``frames.parquet`` and ``manifest.json`` under ``out_dir``; returns the manifest.
+
+    With ``minimum``, a data set below its thresholds is refused before anything is written."""
     if not sessions:
         raise DatasetError("a data set needs at least one session")
     tables, entries, start = [], [], 0
     for inputs in sessions:
         table = read_aligned_arrow(inputs.aligned, len(SUBCARRIERS))
         _check_same_schema(table, tables[0] if tables else table, inputs.aligned)
-        entry = _session_entry(table, inputs, start)
+        frame = table.select(ENTRY_COLUMNS).to_pandas()
+        check_session_inputs(inputs, frame, matrix_column(table.column("amplitude"), str(inputs.aligned)))
+        entry = _session_entry(frame, inputs, start)
         table = _with_truth(table, inputs, entry)
         entries.append(entry)
         tables.append(table)
@@ -120,19 +166,183 @@ def build_dataset(name: str, sessions: list[SessionInputs], out_dir: str | Path)
     _check_unique([e["session"] for e in entries])
     combined = pa.concat_tables(tables).replace_schema_metadata(None)
     manifest = _manifest(name, entries, combined)
+    if minimum is not None:
+        minimum.check(manifest)
     write_dataset(out_dir, combined, manifest)
     return manifest
 
 
-def run_dataset(name: str, interim: list[str | Path], out_dir: str | Path, export_lofi: bool = False) -> dict:
+@dataclass(frozen=True)
+class Usability:
+    """What a data set must reach to be worth training on: labelled share (%) and 1-s windows."""
+
+    min_label_coverage_pct: float = 0.0
+    min_usable_windows: int = 0
+
+    def check(self, manifest: dict) -> None:
+        """Refuse a data set below either threshold, with its numbers (nothing is written)."""
+        coverage = float(manifest["label_coverage_pct"])
+        windows = sum(int(e["usable_windows"]) for e in manifest["sessions"])
+        sessions = manifest["sessions"]
+        per_session = ", ".join(f"{e['session']} {e['label_coverage_pct']:.1f} %" for e in sessions)
+        if coverage < self.min_label_coverage_pct or windows < self.min_usable_windows:
+            raise DatasetError(
+                f"data set {manifest['name']!r} is not usable: {coverage:.1f} % of its rows labelled "
+                f"(at least {self.min_label_coverage_pct:g} % asked) and {windows} usable 1-s windows "
+                f"(at least {self.min_usable_windows} asked); labelled per session: {per_session}. "
+                "Too few frames have a "
+                "person detected: check the detector (labels.detector, detector_training.epochs)"
+            )
+
+
+def run_dataset(
+    name: str,
+    interim: list[str | Path],
+    out_dir: str | Path,
+    export_lofi: bool = False,
+    minimum: Usability | None = None,
+    fill: str = PIPELINE_FILL,
+) -> dict:
     """Build the data set ``out_dir`` from interim folders; with ``export_lofi`` also write ``wiloc.pkl``.
 
-    Returns the manifest, with ``exported`` (records written) when exporting.
+    Returns the manifest, with ``exported`` (records written) when exporting and ``removed``: the
+    paths of files an earlier build wrote into ``out_dir`` that this one does not (:data:`OUTPUTS`).
     """
-    manifest = build_dataset(name, [SessionInputs.from_folder(f) for f in interim], out_dir)
+    out = Path(out_dir)
+    manifest = build_dataset(name, [SessionInputs.from_folder(f, fill) for f in interim], out, minimum)
+    written = [FRAMES_FILE, MANIFEST_FILE]
     if export_lofi:
-        manifest = {**manifest, "exported": export_wiloc(load_dataset(out_dir), Path(out_dir) / "wiloc.pkl")}
-    return manifest
+        try:
+            manifest = {**manifest, "exported": export_wiloc(load_dataset(out), out / WILOC_FILE)}
+        except BaseException:
+            remove_stale(out, written)  # the earlier build's export must not stay beside this data set
+            raise
+        written.append(WILOC_FILE)
+    return {**manifest, "removed": remove_stale(out, written)}
+
+
+def remove_stale(out_dir: Path, written: list[str]) -> list[str]:
+    """Remove the files of :data:`OUTPUTS` in ``out_dir`` other than ``written``; returns their paths.
+
+    Only the names this stage writes are touched: other files in the folder are the user's.
+    """
+    removed = []
+    for name in OUTPUTS:
+        path = out_dir / name
+        if name not in written and (path.is_file() or path.is_symlink()):
+            path.unlink()
+            removed.append(str(path))
+    return removed
+
+
+def check_session_inputs(inputs: SessionInputs, frame: pd.DataFrame, amplitude: np.ndarray) -> None:
+    """Refuse reports of another session, a fill method the rows contradict, or a valid row without a
+    floor position. ``frame``: the aligned table's :data:`ENTRY_COLUMNS`; ``amplitude``: rows x 52."""
+    _check_counts(inputs, frame)
+    _check_identity(inputs, str(frame["session"].iloc[0]) if len(frame) else None)
+    _check_fill(inputs, frame, amplitude)
+    _check_labels(frame, inputs.aligned)
+
+
+def _counts(frame: pd.DataFrame) -> dict[str, object]:
+    """What the reports say of an aligned table: rows, received, lost, filled, outage and label-valid
+    rows, rows per reason, and the 95th percentile of |label_dt| in ms (as ``lofi align`` rounds it)."""
+    lost = frame["lost"].to_numpy(bool)
+    reasons = frame["reason"].replace("", "valid").value_counts()
+    dt = np.abs(frame["label_dt"].to_numpy(np.float64))
+    dt = dt[np.isfinite(dt)]
+    return {
+        "rows": len(frame),
+        "received": int((~lost).sum()),
+        "lost": int(lost.sum()),
+        "filled": int(frame["filled"].sum()),
+        "outage_rows": int(frame["outage"].sum()),
+        "label_valid": int(frame["label_valid"].sum()),
+        "reasons": {str(k): int(v) for k, v in reasons.items()},
+        "label_dt_abs_p95_ms": round(float(np.percentile(dt, 95)) * 1e3, 3) if len(dt) else None,
+    }
+
+
+def _same(reported: object, actual: object) -> bool:
+    """A reported value equals the table's (numbers to within the 1e-3 that reports round to)."""
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (reported, actual))
+    return math.isclose(reported, actual, abs_tol=1e-3) if numbers else reported == actual
+
+
+def _mismatch(report: Path, inputs: SessionInputs, claim: str, actual: str) -> DatasetError:
+    return DatasetError(
+        f"{report}: {claim}, but {inputs.aligned} has {actual}: the report belongs to another session "
+        "or an earlier run (run `lofi csi` and `lofi align` for this session again)"
+    )
+
+
+def _check_counts(inputs: SessionInputs, frame: pd.DataFrame) -> None:
+    """Each count that ``csi.json`` / ``aligned.json`` reports equals the aligned table's."""
+    counts = _counts(frame)
+    for path, report, keys in (
+        (inputs.csi_path, inputs.csi_report, CSI_COUNTS),
+        (inputs.align_path, inputs.align_summary, ALIGN_COUNTS),
+    ):
+        for key in keys:
+            if key in report and not _same(report[key], counts[key]):
+                raise _mismatch(path, inputs, f"{key} = {report[key]!r}", f"{key} = {counts[key]}")
+
+
+def _check_identity(inputs: SessionInputs, session: str | None) -> None:
+    """The session and source hashes the reports name equal those the aligned table records."""
+    recorded = read_provenance(inputs.aligned) or {}
+    positions = read_provenance(inputs.align_summary["positions"]) or {}
+    claims = (
+        (
+            inputs.csi_path,
+            "source_sha256",
+            inputs.csi_report.get("source_sha256"),
+            recorded.get("csi_csv_sha256"),
+        ),
+        (inputs.csi_path, "session", inputs.csi_report.get("session"), session),
+        (inputs.align_path, "session", inputs.align_summary.get("session"), session),
+        (inputs.align_path, "positions' session", positions.get("session"), session),
+        (
+            inputs.align_path,
+            "positions' frames_csv_sha256",
+            positions.get("frames_csv_sha256"),
+            recorded.get("frames_csv_sha256"),
+        ),
+    )
+    for path, what, claimed, actual in claims:
+        if claimed is not None and actual is not None and claimed != actual:
+            raise _mismatch(path, inputs, f"{what} is {claimed!r}", f"{actual!r} ({what})")
+
+
+def _check_fill(inputs: SessionInputs, frame: pd.DataFrame, amplitude: np.ndarray) -> None:
+    """``fill_method: none`` only where no lost row holds CSI (else the manifest would say none
+    for rows that were filled)."""
+    if inputs.csi_report["fill_method"] != "none":
+        return
+    lost = frame["lost"].to_numpy(bool)
+    filled = frame["filled"].to_numpy(bool) | (lost & np.isfinite(amplitude).all(axis=1))
+    if filled.any():
+        raise _mismatch(
+            inputs.csi_path,
+            inputs,
+            "fill_method is 'none'",
+            f"{int(filled.sum())} lost row(s) with filled CSI",
+        )
+
+
+def _check_labels(frame: pd.DataFrame, path: Path) -> None:
+    """Every label-valid row has finite ``x_m, y_m`` within :data:`MAX_ABS_FLOOR_M` (m) of the origin."""
+    valid = frame["label_valid"].to_numpy(bool)
+    for column in ("x_m", "y_m"):
+        values = frame[column].to_numpy(np.float64)
+        bad = np.flatnonzero(valid & ~(np.abs(values) <= MAX_ABS_FLOOR_M))  # NaN and inf fail the test
+        if len(bad):
+            row = int(bad[0])
+            raise DatasetError(
+                f"{path}: session {frame['session'].iloc[row]!r} row {row} (from 0): label-valid {column} = "
+                f"{float(values[row])!r} is not a floor position (a valid label needs finite x_m and y_m "
+                f"within {MAX_ABS_FLOOR_M:g} m; run `lofi align` again)"
+            )
 
 
 def _check_same_schema(table: pa.Table, first: pa.Table, path: Path) -> None:
@@ -152,9 +362,7 @@ def _check_unique(names: list[str]) -> None:
         raise DatasetError(f"session(s) given twice: {', '.join(repeated)}")
 
 
-def _session_entry(table: pa.Table, inputs: SessionInputs, start: int) -> dict:
-    columns = ["t_host", "lost", "filled", "outage", "label_valid", "reason", "session", "subject"]
-    frame = table.select(columns).to_pandas()
+def _session_entry(frame: pd.DataFrame, inputs: SessionInputs, start: int) -> dict:
     valid = frame["label_valid"].to_numpy(bool)
     report = inputs.csi_report
     reasons = frame["reason"].replace("", "valid").value_counts()

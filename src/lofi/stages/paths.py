@@ -32,6 +32,19 @@ def project_default(path: str | Path) -> ProjectPath:
     return ProjectPath(str(path))
 
 
+#: The fill of the pipeline's interim tables; another fill's tables are named after it.
+PIPELINE_FILL = "linear"
+
+
+def filled_name(name: str, fill: str = PIPELINE_FILL) -> str:
+    """An interim file's name for ``fill``: ``csi.parquet`` for the pipeline's linear fill,
+    ``csi_csibert.parquet`` for another, so tables of two fills sit side by side."""
+    if fill == PIPELINE_FILL:
+        return name
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}_{fill}{dot}{suffix}"
+
+
 def interim_path(session: str | Path, name: str, root: str | Path = ".") -> Path:
     """``<root>/data/interim/<session id>/<name>``: where a session's derived tables go by default.
 

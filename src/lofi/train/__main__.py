@@ -88,6 +88,11 @@ def run() -> None:
         print(f"lofi.train: error: {CONF}/train.yaml: no such file; run from the project folder "
               "or set LOFI_ROOT to it", file=sys.stderr)  # fmt: skip
         sys.exit(2)
+    trials = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.sweeper.n_trials=")]
+    if trials and not (trials[-1].isdigit() and int(trials[-1]) >= 1):
+        print(f"lofi.train: error: hydra.sweeper.n_trials={trials[-1]}: a search needs at least 1 trial",
+              file=sys.stderr)  # fmt: skip
+        sys.exit(2)
     try:
         main()
     except KeyboardInterrupt:
@@ -95,6 +100,11 @@ def run() -> None:
             raise
         print("lofi.train: interrupted; the run folder holds no metrics.json of it", file=sys.stderr)
         sys.exit(130)
+    except Exception as err:  # a sweeper's own failure (runs fail with one line inside main)
+        if os.environ.get("LOFI_TRACEBACK"):
+            raise
+        print(f"lofi.train: error: {type(err).__name__}: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

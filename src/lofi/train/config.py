@@ -18,6 +18,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from lofi.data.datamodule import LABEL_SOURCES
 from lofi.data.features import EXTRAS, NORMALIZE
 from lofi.data.splits import SPLITS
 from lofi.data.windows import LABELS
@@ -153,6 +154,7 @@ RULES: dict[str, Check] = {
     "data.split": choice(SPLITS),
     "data.fold": integer(0),
     "data.normalize": choice(NORMALIZE),
+    "data.label_source": choice(LABEL_SOURCES),
     "data.extra": list_of(choice(EXTRAS)),
     "data.batch_size": integer(1, 65_536),
     "data.train_windows_per_epoch": integer(1, MAX_TRAIN_WINDOWS),

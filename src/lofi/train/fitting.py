@@ -1,13 +1,22 @@
-"""One way to fit a LightningModule: checkpoint and early stopping on validation loss, one test."""
+"""One way to fit a LightningModule: checkpoint and early stopping on validation loss, one test.
+
+Checkpoints are written atomically (:class:`AtomicCheckpointIO`): a full disk or a kill while
+saving never leaves a truncated ``checkpoints/best.ckpt``.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.plugins import TorchCheckpointIO
 
+from lofi.io.atomic import atomic_open
 from lofi.train.progress import EpochLog
 
 
@@ -18,6 +27,26 @@ class Fitted:
     epochs: int
     best_val: float
     tested: dict[str, float]
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``torch.save`` to a temporary file beside the checkpoint, then a rename over it (Lightning's
+    own writes the final path directly, so a full disk leaves a truncated file there). Remote paths
+    (``s3://...``) and ``storage_options`` go to Lightning's; an :class:`OSError` names the path."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | os.PathLike[str], storage_options: Any = None
+    ) -> None:
+        """Write ``checkpoint`` to ``path`` completely, or leave ``path`` as it was."""
+        if storage_options is not None or "://" in str(path):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        try:
+            with atomic_open(path, "wb") as handle:
+                torch.save(checkpoint, handle)
+        except OSError as err:
+            message = f"cannot write checkpoint {path}: {err.strerror or str(err) or type(err).__name__}"
+            raise (OSError(err.errno, message) if err.errno else OSError(message)) from err
 
 
 def trainer_settings(cfg: DictConfig) -> dict:
@@ -50,6 +79,7 @@ def fit_and_test(
     runner = pl.Trainer(
         **(trainer_settings(cfg) if trainer is None else trainer),
         callbacks=[checkpoint, stopping, *callbacks],
+        plugins=[AtomicCheckpointIO()],
         logger=logger,
         default_root_dir=out,
         enable_model_summary=False,

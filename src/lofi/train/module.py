@@ -104,6 +104,10 @@ def window_metrics(joined: dict[str, np.ndarray]) -> dict[str, float]:
     for n in REGIONS:
         metrics[f"acc{n}"] = region_accuracy(joined[f"region{n}_pred"], joined[f"region{n}"])
     metrics["windows"] = float(len(joined["xy"]))
+    diverged = ~np.isfinite(joined["xy_pred"]).all(axis=1)
+    metrics["pred_nonfinite"] = float(diverged.sum())
+    if diverged.any():  # a mean over the finite rest would be a number the model did not earn
+        metrics |= {k: float("nan") for k in metrics if k.startswith(("err_", "err_true_"))}
     return metrics
 
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import resource
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,22 +15,30 @@ from omegaconf import DictConfig, OmegaConf
 
 from lofi.data.datamodule import CsiDataModule
 from lofi.models import count_parameters
+from lofi.train.naming import NOT_SETTINGS
 from lofi.train.tracking import init_store
 
 
 def mlflow_logger(cfg: DictConfig):
+    """Lightning's MLflow logger of ``cfg.logger`` (``False``: no tracking), once
+    :func:`init_store` has checked the store (reachable, a database, the experiment there): a
+    problem is one :class:`ValueError` or :class:`OSError` line naming the URI, not MLflow's."""
     uri = cfg.logger.get("tracking_uri")
     if not uri:
         return False
     from pytorch_lightning.loggers import MLFlowLogger
 
-    experiment = str(cfg.logger.experiment)
+    from lofi.train.tracking import end_interrupted_runs, mlflow_errors
+
+    experiment, name = str(cfg.logger.experiment), run_name(cfg)
     init_store(str(uri), experiment)
-    return MLFlowLogger(experiment_name=experiment, tracking_uri=str(uri), run_name=run_name(cfg))
+    end_interrupted_runs(str(uri), experiment, name)  # a killed earlier attempt of this run
+    with mlflow_errors(str(uri)):
+        return MLFlowLogger(experiment_name=experiment, tracking_uri=str(uri), run_name=name)
 
 
 def run_name(cfg: DictConfig) -> str:
-    """``cfg.run_name`` (``<experiment>-seed<k>``, conf/train.yaml); a trial of a search
+    """``cfg.run_name`` (``<experiment>-<normalize>[-<tag>]-seed<k>``, conf/train.yaml); a trial of a search
     (``optimized_metric`` set, inside a Hydra sweep) adds ``-trial<k>``, as its trials share
     experiment and seed."""
     from hydra.core.hydra_config import HydraConfig
@@ -43,13 +52,14 @@ def run_name(cfg: DictConfig) -> str:
 
 
 def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs: int) -> dict:
-    """Everything but the test metrics: model, split, sizes, time, memory, commit, config hash."""
+    """Everything but the test metrics: model, split, sizes, time, memory, commit, the resolved config
+    and its hashes (``config_sha256`` with the seed, ``settings_sha256`` without: like runs share it)."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    resolved.get("paths", {}).pop("output_dir", None)  # names, not settings: no part of the hash
-    resolved.pop("run_name", None)
-    config_text = json.dumps(resolved, sort_keys=True, default=str)
+    settings = {k: v for k, v in resolved.items() if k not in (*NOT_SETTINGS, "seed")}
+    settings["data"] = {k: v for k, v in settings.get("data", {}).items() if k != "dir"}  # the hash says it
     windows = dm.num_windows
     return {
+        "status": "finished",
         "model": str(cfg.model.name),
         "experiment": str(cfg.experiment_name),
         "seed": int(cfg.seed),
@@ -57,6 +67,10 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "split": dm.split,
         "fold": dm.fold,
         "normalize": dm.normalize,
+        "length": dm.length,
+        "label": dm.label,
+        "label_source": dm.label_source,
+        "extra": list(dm.extra),
         "pretrained": str(cfg.model.get("pretrained") or ""),
         "windows": windows,
         "parameters": count_parameters(model),
@@ -64,10 +78,16 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "train_seconds": round(seconds, 2),
         "peak_memory_mb": peak_memory_mb(),
         "peak_memory_kind": "cuda max_memory_allocated" if torch.cuda.is_available() else "peak RSS (CPU)",
-        "git_commit": git_commit(),
-        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest()[:16],
+        "git_commit": git_commit(cfg.paths.root_dir),
+        "config_sha256": _sha256({**settings, "seed": resolved.get("seed")}),
+        "settings_sha256": _sha256({**settings, "dataset_sha256": dm.dataset_sha256}),
         "dataset_sha256": dm.dataset_sha256,
+        "config": resolved,
     }
+
+
+def _sha256(value: dict) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def peak_memory_mb() -> float:
@@ -76,12 +96,27 @@ def peak_memory_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def git_commit() -> str:
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except OSError:
-        return "unknown"
-    return result.stdout.strip() or "unknown"
+def git_commit(root: str | Path) -> str | None:
+    """HEAD of the git repository whose top folder is ``root`` (the project), with ``-dirty`` when
+    tracked files (outside ``results/`` and ``scales/``) differ from it; None when ``root`` is not the
+    top of a repository (never the commit of another repository the run happens to sit in)."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    top = git("rev-parse", "--show-toplevel")
+    if not top or Path(top).resolve() != Path(root).resolve():
+        return None
+    head = git("rev-parse", "HEAD")
+    if not head:
+        return None
+    # tracked files changed since that commit (outputs the pipeline rewrites aside): the code differs
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!results", ":!scales")
+    return f"{head}-dirty" if changed else head
 
 
 def json_ready(metrics: dict) -> dict:

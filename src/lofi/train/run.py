@@ -32,6 +32,7 @@ from lofi.train.progress import EpochLog
 from lofi.train.reference_protocol import ReferenceProtocol
 from lofi.train.robustness import robustness
 from lofi.train.run_folder import prepare_run_folder
+from lofi.train.run_model import write_run_model
 from lofi.train.tracking import failed_on_error, log_run
 
 
@@ -77,6 +78,7 @@ def _localize(cfg: DictConfig, name: str, dm: CsiDataModule, model, filler, out:
     if filler is not None:
         metrics |= robustness(cfg, dm, model, filler)
     _write_outputs(out, metrics, joined, dm)
+    write_run_model(out, cfg, name, dm, model, metrics)  # model.pt: the tested weights, for `lofi predict`
     save_error_cdf(
         joined, out / "error_cdf.png", f"{cfg.experiment_name} seed {cfg.seed}: error CDF, test windows"
     )

@@ -16,6 +16,7 @@ RUN_FILES = (
     "config.yaml",
     "error_cdf.png",
     "csibert_recovery.pt",
+    "model.pt",
     "checkpoints",
 )
 
