@@ -59,6 +59,21 @@ DETTRAIN = {
 }
 
 
+def output_folder(wildcards, output):
+    """The folder of the rule's first output (``results/`` for ``results/table2.md``)."""
+    return str(Path(output[0]).parent)
+
+
+def dataset_parent(wildcards, output):
+    """The folder the data set is made in (``data/processed`` for ``.../lab/frames.parquet``)."""
+    return str(Path(output.frames).parent.parent)
+
+
+def runs_folder(wildcards, input):
+    """The folder of the run folders whose metrics the rule reads."""
+    return str(Path(input.metrics[0]).parent.parent)
+
+
 def raw_outputs(session_dir):
     """The files of a raw session folder."""
     return [f"{session_dir}/{name}" for name in RAW_FILES]

@@ -14,7 +14,7 @@ rule dataset:
         name=DATASET["name"],
         interim=folders(WALKS, INTERIM),
         export="--export-lofi" if DATASET["export_lofi"] else "",
-        out_dir=PROCESSED,
+        out_dir=dataset_parent,
         min_coverage=DATASET["min_label_coverage_pct"],
         min_windows=DATASET["min_usable_windows"],
     priority: 10  # before label_quality: training waits for the data set, nothing waits for the report
@@ -40,7 +40,7 @@ rule dataset_refill:
     params:
         name=f"{DATASET['name']}_csibert",
         interim=folders(WALKS, INTERIM),
-        out_dir=PROCESSED,
+        out_dir=dataset_parent,
         min_coverage=DATASET["min_label_coverage_pct"],
         min_windows=DATASET["min_usable_windows"],
     log:

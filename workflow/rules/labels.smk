@@ -134,10 +134,14 @@ rule label_quality:
         offset=foot_offset_input,
         weights=study_weights_input,
     output:
-        f"{RESULTS}/label_quality.md",
+        report(f"{RESULTS}/label_quality.md", caption="../report/label_quality.rst", category="Vision labels"),
         f"{RESULTS}/label_quality.csv",
-        f"{RESULTS}/figures/label_error_map.png",
-        f"{RESULTS}/figures/detectors_panel.png",
+        report(
+            f"{RESULTS}/figures/label_error_map.png", caption="../report/label_error_map.rst", category="Vision labels"
+        ),
+        report(
+            f"{RESULTS}/figures/detectors_panel.png", caption="../report/detectors_panel.rst", category="Vision labels"
+        ),
     params:
         survey=folders(SURVEYS),
         walks=folders(WALKS),
@@ -147,7 +151,7 @@ rule label_quality:
         offset=foot_offset_option,
         foot_point=LABELS["foot_point"],
         refine=REFINE,
-        results=RESULTS,
+        results=output_folder,
     threads: 2
     log:
         f"{LOGS}/label_quality.log",

@@ -85,9 +85,9 @@ rule report:
             category="Table II",
         ),
     params:
-        runs=f"{RESULTS}/runs",
+        runs=runs_folder,
         names=" ".join(sorted(TRAIN_RUNS)),
-        results=RESULTS,
+        results=output_folder,
     log:
         f"{LOGS}/report.log",
     conda:
