@@ -12,7 +12,7 @@ export YOLO_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full lint format bench reproduce clean
+.PHONY: help install test test-full lint format bench reproduce reproduce-quick reproduce-smoke clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv (if absent) and install the project with dev tools
 
-test: $(STAMP) ## Lint (ruff) and run the fast test suite
+test: $(STAMP) ## Lint (ruff) and run the test suite (the smoke pipeline end to end included)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/pytest -q
 
@@ -46,8 +46,14 @@ bench: $(STAMP) ## Run the benchmarks and print measured figures
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_train.py
 
-reproduce: $(STAMP) ## Run the whole pipeline (snakemake --cores $(CORES))
+reproduce: $(STAMP) ## Run the whole pipeline to results/table2.md (snakemake --cores $(CORES))
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
+
+reproduce-quick: $(STAMP) ## The quick scale (about 20 min on 2 cores) to scales/quick/results/
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile conf/pipeline/quick.yaml
+
+reproduce-smoke: $(STAMP) ## The smoke scale (a few minutes) to scales/smoke/results/
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile conf/pipeline/smoke.yaml
 
 clean: ## Remove caches (keeps .venv and data)
 	rm -rf .pytest_cache .ruff_cache .snakemake/log

@@ -169,3 +169,21 @@ def test_a_pipeline_killed_in_a_data_stage_and_in_training_resumes_to_the_same_t
     for name, metrics in first.items():  # seeded and deterministic on CPU: a rerun gives the same numbers
         for key in ("test/err_mean", "test/acc6", "val/best_loss", "recovery/burst3/mae_csibert"):
             assert metrics.get(key) == second[name].get(key), (name, key)
+
+
+@pytest.mark.slow
+def test_csibert_fill_pretrains_refills_and_trains_on_the_second_data_set(tmp_path):
+    _scratch_copy(tmp_path)
+    fill = ["--configfile", "conf/pipeline/smoke.yaml", "--config", 'csi={"fill": "csibert"}']
+    result = _snakemake(tmp_path, *fill)
+    assert result.returncode == 0, result.stderr[-3000:]
+    root = tmp_path / "scales" / "smoke"
+    linear = json.loads((root / "data" / "processed" / "lab" / "manifest.json").read_text())
+    refilled = json.loads((root / "data" / "processed" / "lab_csibert" / "manifest.json").read_text())
+    assert {e["fill_method"] for e in linear["sessions"]} == {"linear"}
+    assert {e["fill_method"] for e in refilled["sessions"]} == {"csibert"}
+    assert [e["frames"] for e in linear["sessions"]] == [e["frames"] for e in refilled["sessions"]]
+    for path in (root / "results" / "runs").glob("*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        pretraining = metrics["task"] == "pretrain"  # pre-training reads the linear set, the rest the refill
+        assert metrics["config"]["data"]["dir"].endswith("lab" if pretraining else "lab_csibert"), path

@@ -185,6 +185,7 @@ def _common_overrides(dataset=None, split=None):
         "trainer.enable_progress_bar=false",
         f"paper_protocol={str(TRAIN['paper_protocol']).lower()}",
         f"logger.experiment={TRAIN['experiment']}",
+        *TRAIN["common_overrides"],
     ]
 
 

@@ -48,6 +48,7 @@ from lofi.data.features import (
 from lofi.data.regions import DEFAULT_REGION_M, GRIDS, check_region, region_index
 from lofi.data.splits import SPLITS, SplitWindows, make_split, split_windows
 from lofi.data.windows import LABELS, WINDOW_FRAMES, run_ids, window_labels
+from lofi.io.constants import PARTS
 from lofi.io.dataset_store import (
     FRAMES_FILE,
     MANIFEST_FILE,
@@ -58,7 +59,6 @@ from lofi.io.dataset_store import (
 )
 from lofi.io.dataset_store import Dataset as StoredDataset
 
-PARTS = ("train", "val", "test")
 #: ``label_source``: the vision labels (the paper's) or the true positions (synthetic data only).
 LABEL_SOURCES = ("labels", "truth")
 #: How far (in region sizes) beyond each side of the floor region a label-valid position may lie:

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Default floor region of the lab (w, d) in m: long side along y.
-DEFAULT_REGION_M = (1.8, 4.8)
+from lofi.io.constants import DEFAULT_REGION_M, REGION_GRIDS
+
 #: Cells (across the short side, along the long side) for each number of regions.
-GRIDS: dict[int, tuple[int, int]] = {2: (1, 2), 4: (2, 2), 6: (2, 3)}
+GRIDS = REGION_GRIDS
 #: Distance (m) from a grid line within which a point counts as on it.
 EDGE_TOL_M = 1e-9
 

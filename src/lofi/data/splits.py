@@ -23,9 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lofi.data.windows import run_ids, valid_window_starts
+from lofi.io.constants import PARTS, SPLITS
 
-SPLITS = ("paper", "cross_subject")
-PARTS = ("train", "val", "test")
 TRAIN, VAL, TEST = 0, 1, 2
 #: Part of rows that belong to no part.
 UNUSED = -1

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-#: Region grids the head classifies into (2 = 1x2 along the long side, 4 = 2x2, 6 = 2x3).
-REGION_COUNTS = (2, 4, 6)
+from lofi.io.constants import REGION_COUNTS
+
 #: Keys of every model's output dict.
 OUTPUT_KEYS = ("xy", "logits2", "logits4", "logits6")
 

@@ -7,10 +7,8 @@ from collections.abc import Mapping
 import torch
 from torch.nn import functional
 
+from lofi.io.constants import TASKS
 from lofi.models.heads import REGION_COUNTS
-
-#: Loss variants: joint (default), the paper's regression runs, and its classification runs.
-TASKS = ("multitask", "regression", "classify")
 
 
 def multitask_loss(

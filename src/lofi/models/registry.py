@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from lofi.io.constants import N_SUBCARRIERS
 from lofi.models.baselines import KNNBaseline, MeanBaseline
 from lofi.models.catalog import INPUT_VIEW, MODELS, PAPER_SIZES  # noqa: F401  (re-exported)
 from lofi.models.conv import CNN, ResNet18
@@ -27,7 +28,9 @@ def _builders() -> dict[str, Callable[..., nn.Module]]:
     }
 
 
-def build_model(name: str, in_channels: int = 1, n_subcarriers: int = 52, **options: object) -> nn.Module:
+def build_model(
+    name: str, in_channels: int = 1, n_subcarriers: int = N_SUBCARRIERS, **options: object
+) -> nn.Module:
     """A fresh, randomly initialised model of the registry.
 
     Args:

@@ -18,6 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lofi.data.datamodule import CsiDataModule
+from lofi.io.constants import N_SUBCARRIERS, REGION_COUNTS
 from lofi.io.json_report import write_json
 from lofi.io.tables import write_table
 from lofi.models import INPUT_VIEW, MODELS, build_model
@@ -129,7 +130,7 @@ def datamodule(cfg: DictConfig, view: str, normalize: str | None = None) -> CsiD
 
 def _channels(dm: CsiDataModule) -> int:
     shape = dm.input_shape
-    return shape[0] if dm.view == "correlation" else shape[-1] // 52
+    return shape[0] if dm.view == "correlation" else shape[-1] // N_SUBCARRIERS
 
 
 def _fit_network(
@@ -159,7 +160,7 @@ def _fit_baseline(dm: CsiDataModule, model) -> dict:
     """Fit a baseline on the non-overlapping training windows, then predict the test windows."""
     windows = dm.strided_dataset("train")  # non-overlapping training windows
     train = windows.batch(np.arange(len(windows)))
-    regions = {f"region{n}": train[f"region{n}"] for n in (2, 4, 6)}
+    regions = {f"region{n}": train[f"region{n}"] for n in REGION_COUNTS}
     model.fit(train["x"], train["xy"], regions)
     return predict_all(model, dm.datasets["test"])
 
@@ -177,7 +178,7 @@ def _write_outputs(out: Path, metrics: dict, joined: dict, dm: CsiDataModule) ->
             "y_true": joined["xy_true"][:, 1],
             "x_pred": joined["xy_pred"][:, 0],
             "y_pred": joined["xy_pred"][:, 1],
-            **{f"region{n}{s}": joined[f"region{n}{s}"] for n in (2, 4, 6) for s in ("", "_pred")},
+            **{f"region{n}{s}": joined[f"region{n}{s}"] for n in REGION_COUNTS for s in ("", "_pred")},
         }
     )
     write_table(out / "predictions.parquet", table)
