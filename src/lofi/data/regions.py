@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lofi.io.constants import DEFAULT_REGION_M, REGION_GRIDS
+from lofi.io.constants import DEFAULT_REGION_M, REGION_GRIDS  # noqa: F401  (DEFAULT_REGION_M re-exported)
 
 #: Cells (across the short side, along the long side) for each number of regions.
 GRIDS = REGION_GRIDS
