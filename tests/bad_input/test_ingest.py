@@ -352,7 +352,7 @@ def _lightning_like_checkpoint(path: Path) -> Path:
     [
         ("none", ["--fill csibert needs --checkpoint"]),
         ("missing", ["no such CSI-BERT recovery file"]),
-        ("other", ["not a CSI-BERT recovery file", "format None"]),
+        ("other", ["not a CSI-BERT recovery file", "names no format"]),
         ("garbage", ["not a CSI-BERT recovery file readable without running code"]),
         ("with_linear", ["--checkpoint is only used by --fill csibert"]),
     ],

@@ -146,7 +146,7 @@ def test_a_session_shorter_than_one_window(lofi, project, tmp_path):
 def test_output_into_the_raw_session_or_over_the_model(lofi, project, tmp_path):
     walk, run = project / "walk", project / "run"
     lofi("predict", walk, "--run", run, "--out", walk / "p.parquet").refused("lies in the raw session folder")
-    lofi("predict", walk, "--run", run, "--out", run / "model.pt").refused("is the run's model")
+    lofi("predict", walk, "--run", run, "--out", run / "model.pt").refused("which `lofi predict` reads")
     lofi(
         "predict", walk, "--run", run, "--out", tmp_path / "p.parquet", "--plot", tmp_path / "p.parquet"
     ).refused("cannot be one file")

@@ -204,3 +204,13 @@ def test_a_counter_printed_signed_past_35_minutes_is_kept(lofi, tmp_path, start_
     report = completed(lofi, tmp_path, session)
     assert report["dropped"].get("negative_local_timestamp", 0) == 0
     assert (report["received"], report["lost"], report["segments"]) == (len(t), len(LOST), 1)
+
+
+@pytest.mark.parametrize("rows", [2, 3, 10, 20, 50])
+def test_a_short_log_reports_no_drift_rather_than_an_impossible_one(lofi, tmp_path, rows):
+    """A few rows of ms-resolution host times give a slope of pure jitter (+1 490 427 ppm from 2 rows)."""
+    t = device_times(sent=rows, lost=np.array([], dtype=int))
+    jitter = np.random.default_rng(rows).uniform(0, 0.004, len(t))
+    session = make_session(tmp_path / "walk", t_device_s=t, t_host_s=HOST_START + t + jitter)
+    fit = completed(lofi, tmp_path / "out", session)["host_fit"]
+    assert fit["drift_ppm"] is None and fit["slope"] == 1.0

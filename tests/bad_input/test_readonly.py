@@ -138,3 +138,44 @@ def test_an_os_error_while_writing_names_the_file(lofi, session, tmp_path, monke
     out = tmp_path / "summary.json"
     lofi("inspect", session, "--out", out).refused(str(out), os.strerror(code))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_written_beside_an_output_may_not_replace_an_input(lofi, session, interim, tmp_path):
+    """`lofi align --out X.other` writes its summary to X.json: that may not be csi.json."""
+    copy = tmp_path / "interim"
+    copy.mkdir()
+    (copy / "csi.parquet").write_bytes((interim / "csi.parquet").read_bytes())
+    (copy / "csi.json").write_bytes((interim / "csi.json").read_bytes())
+    before = digests(copy)
+    out, positions = copy / "csi.aligned", tmp_path / "positions.csv"
+    positions.write_text("t_host,x_m,y_m\n1.0,0.5,0.5\n")
+    outcome = lofi("align", session, "--csi", copy / "csi.parquet", "--positions", positions, "--out", out)
+    outcome.refused("csi.json", "is an input")
+    assert digests(copy) == before
+
+
+def test_table2_and_report_write_nothing_into_the_runs_they_read(lofi, session, tmp_path):
+    runs = tmp_path / "runs"
+    (runs / "a-seed0").mkdir(parents=True)
+    (runs / "a-seed0" / "metrics.json").write_text('{"model": "mean", "seed": 0, "test/err_mean": 1.0}')
+    before = digests(runs, session)
+    lofi("table2", runs, "--out", runs / "a-seed0" / "metrics.json").refused("which `lofi table2` reads")
+    lofi("table2", runs, "--out", runs / "table.md").refused(f"lies in {runs}")
+    lofi("table2", runs, "--out", session / "csi.csv").refused("raw session folder")
+    lofi("report", runs, "--out-dir", runs / "a-seed0").refused(f"lies in {runs}")
+    lofi("report", runs, "--only", "../elsewhere").refused("--only", "not a plain folder name")
+    assert digests(runs, session) == before
+
+
+def test_a_data_set_name_cannot_lead_into_a_recording_or_an_input(lofi, session, tmp_path):
+    interim = tmp_path / "interim" / "walk"
+    interim.mkdir(parents=True)
+    before = digests(session)
+    lofi("dataset", session.name, "--interim", interim, "--out-dir", session.parent).refused(
+        "raw session folder"
+    )
+    lofi("dataset", "walk", "--interim", interim, "--out-dir", interim.parent).refused("is an input")
+    (tmp_path / "sets").mkdir()
+    (tmp_path / "sets" / "linked").symlink_to(interim)
+    lofi("dataset", "linked", "--interim", interim, "--out-dir", tmp_path / "sets").refused("is an input")
+    assert digests(session) == before and list(interim.iterdir()) == []

@@ -202,3 +202,21 @@ def test_odd_types_in_names_are_shown_not_a_traceback(lofi, tmp_path):
     assert result.code == 0, result.err
     (row,) = _rows(result.out)
     assert row["model"] == '["gru"]' and row["split"] == "cross_subject fold two" and row["seeds"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("test/acc6", 5.0), ("test/acc2", -1), ("test/err_std", -2), ("test/err_mean", -5.0),
+     ("test/err_mean", 1e308), ("parameters", -5), ("test/err_true_mean", -2), ("test/acc4", "high")],
+)  # fmt: skip
+def test_a_number_no_run_can_record_is_listed_not_averaged(lofi, tmp_path, field, value):
+    _write(tmp_path, "gru-0")
+    _write(tmp_path, "gru-1", seed=1, **{field: value})
+    result = lofi("table2", tmp_path)
+    assert result.code == 0, result.err
+    (row,) = _rows(result.out)
+    assert row["seeds"] == "1" and field in _not_averaged(result.out)["gru-1"]
+    report = lofi("report", tmp_path, "--out-dir", tmp_path.parent / "report")  # reads the same way
+    assert report.code == 0, report.err
+    table = report.out.partition("Not averaged")
+    assert "| 1 |" in table[0] and "gru-1" in table[2] and field in table[2]

@@ -42,12 +42,15 @@ from tests.train.conftest import config, tiny_dataset  # noqa: F401  (a fixture)
         ("+data.lenght=50", ["data.lenght: not a setting of data/"]),
         ("+trainer.max_epoch=5", ["trainer.max_epoch: not a setting of Lightning's Trainer"]),
         ("run_name=../escape", ["run_name='../escape'", "plain folder name"]),
+        ("experiment=table2_gru model=cnn", ["experiment_name=table2_gru names model gru", "model.name=cnn"]),
+        ("trainer.precision=16", ["trainer.precision=16 on trainer.accelerator=cpu", "needs a GPU"]),
+        ("trainer.precision=7", ["trainer.precision=7", "one of 16, 32, 64, 16-mixed"]),
     ],
 )
 def test_bad_settings_are_refused_before_data_is_read(tmp_path, override, fragments):
     missing = tmp_path / "no_such_data"  # never reached: the settings are checked first
     with pytest.raises((ConfigError, ValueError)) as caught:
-        train(config(missing, tmp_path / "run", override))
+        train(config(missing, tmp_path / "run", *override.split()))
     assert "no such data set" not in str(caught.value)
     for fragment in fragments:
         assert fragment in str(caught.value), str(caught.value)
@@ -152,3 +155,15 @@ def test_a_search_without_trials_is_refused(tmp_path):
     result = run_train("-m", "hparams_search=optuna_lr", "hydra.sweeper.n_trials=0", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "hydra.sweeper.n_trials=0: a search needs at least 1 trial" in result.stderr
+
+
+def test_a_run_folder_in_a_recording_or_in_its_data_set_is_refused(tiny_dataset, tmp_path):  # noqa: F811
+    recording = tmp_path / "raw" / "walk"
+    recording.mkdir(parents=True)
+    (recording / "session.yaml").write_text("id: walk\n")
+    for out, fragment in ((recording, "raw session folder"), (tiny_dataset, "its input"),
+                          (tiny_dataset / "run", "its input")):  # fmt: skip
+        before = sorted(p.name for p in out.parent.rglob("*"))
+        with pytest.raises(RunFolderError, match=fragment):
+            train(config(tiny_dataset, out, "model=mean"))
+        assert sorted(p.name for p in out.parent.rglob("*")) == before

@@ -40,7 +40,9 @@ def test_align_without_host_times_says_so(tmp_path, capsys):
     assert "no host timestamps" in capsys.readouterr().out
     positions = tmp_path / "positions.csv"
     positions.write_text("t_host,x_m,y_m\n1.0,0.5,0.5\n2.0,0.6,0.5\n")
-    args = ["align", str(tmp_path), "--csi", str(tmp_path / "csi.parquet"), "--positions", str(positions)]
+    session = tmp_path / "session"  # a recording's folder is read-only: outputs go beside it
+    session.mkdir()
+    args = ["align", str(session), "--csi", str(tmp_path / "csi.parquet"), "--positions", str(positions)]
     assert main([*args, "--tolerance-s", "0.05", "--out", str(tmp_path / "a.parquet")]) == 2
     assert "no host times" in capsys.readouterr().err
 

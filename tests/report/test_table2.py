@@ -49,7 +49,11 @@ def test_a_seed_run_twice_counts_once(tmp_path):
     _run(tmp_path, "first", **{"test/err_mean": 0.9})
     _run(tmp_path, "again", **{"test/err_mean": 0.5})
     runs = collect_runs(tmp_path)
-    assert len(runs) == 1
+    averaged = runs[runs["failure"] == ""]
+    assert len(averaged) == 1 and averaged["err"].iloc[0] == 0.5  # the newest
+    older = runs[runs["failure"] != ""]
+    assert len(older) == 1 and "replaced by the newest" in older["failure"].iloc[0]
+    assert "replaced by the newest" in table2_markdown(runs)  # listed, not dropped without a word
 
 
 def test_the_command_prints_and_writes_the_table(tmp_path, capsys):

@@ -65,16 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """Refuse outputs that are inputs or lie in a raw session (each command's ``reads``/``writes``)."""
+    """Refuse outputs that are inputs, lie in an input folder or a raw session (each command's
+    ``reads``, ``writes`` (files), ``write_dirs`` (folders) and ``more_writes(args)``)."""
     from lofi.stages.readonly import check_outputs
 
     def paths(names: tuple[str, ...]) -> list[str]:
         values = [getattr(args, name, None) for name in names]
         return [p for v in values if v for p in ([v] if isinstance(v, str) else v)]
 
-    raw_files = getattr(args, "raw_files", ())
+    def derived(name: str) -> list:
+        function = getattr(args, name, None)
+        return function(args) if function else []
+
     check_outputs(
-        args.command, paths(getattr(args, "reads", ())), paths(getattr(args, "writes", ())), raw_files
+        args.command,
+        [*paths(getattr(args, "reads", ())), *derived("more_reads")],
+        [*paths(getattr(args, "writes", ())), *derived("more_writes")],
+        getattr(args, "raw_files", ()),
+        [*paths(getattr(args, "write_dirs", ())), *derived("more_write_dirs")],
     )
 
 

@@ -44,6 +44,11 @@ def _cmd_csi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drift(ppm: float | None) -> str:
+    """The fitted drift, or why there is none (a log too short to tell drift from jitter)."""
+    return f"{ppm:+.2f} ppm" if ppm is not None else "not fitted (too short a log to tell drift from jitter)"
+
+
 def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> str:
     """One-paragraph summary of a completion report."""
     dropped = {k: v for k, v in report["dropped"].items() if v}
@@ -60,7 +65,7 @@ def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> 
     ]
     if fit:
         lines.append(
-            f"  host clock fit: drift {fit['drift_ppm']:+.2f} ppm, "
+            f"  host clock fit: drift {_drift(fit['drift_ppm'])}, "
             f"residual rms {fit['residual_rms_ms']:.2f} ms "
             f"(MAD {fit['residual_mad_ms']:.2f} ms, {fit['outliers']} outliers); report {report_path}"
         )
@@ -69,6 +74,21 @@ def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> 
     if r.get("fill_detail"):
         lines.append(f"  {r['fill_detail']}")
     return "\n".join(lines)
+
+
+def report_beside(args: argparse.Namespace) -> list[Path]:
+    """The JSON report a table's ``--out`` gets beside it (``x.parquet`` -> ``x.json``)."""
+    return [Path(args.out).with_suffix(".json")] if args.out else []
+
+
+def _input_reports(args: argparse.Namespace) -> list[Path]:
+    """The reports beside the tables align reads (csi.json beside csi.parquet): inputs too."""
+    return [Path(p).with_suffix(".json") for p in (args.csi, args.positions) if p]
+
+
+def _dataset_folder(args: argparse.Namespace) -> list[Path]:
+    """The data set's own folder: ``--out-dir``/NAME."""
+    return [Path(args.out_dir) / args.name]
 
 
 def _add_csi(sub: argparse._SubParsersAction) -> None:
@@ -125,7 +145,9 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
         help="output parquet (default: data/interim/<session>/csi.parquet; csi_<fill>.parquet for another "
         "--fill than linear), its report .json beside it",
     )
-    csi.set_defaults(func=_cmd_csi, reads=("session", "checkpoint"), writes=("out",))
+    csi.set_defaults(
+        func=_cmd_csi, reads=("session", "checkpoint"), writes=("out",), more_writes=report_beside
+    )
 
 
 def _cmd_align(args: argparse.Namespace) -> int:
@@ -166,7 +188,13 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
         "--tolerance-s", type=positive_float, help="largest |label_dt|, s (default: one camera period)"
     )
     align.add_argument("--out", help="output parquet (default: data/interim/<session>/aligned.parquet)")
-    align.set_defaults(func=_cmd_align, reads=("session", "csi", "positions"), writes=("out",))
+    align.set_defaults(
+        func=_cmd_align,
+        reads=("session", "csi", "positions"),
+        more_reads=_input_reports,
+        writes=("out",),
+        more_writes=report_beside,
+    )
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
@@ -235,7 +263,7 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="refuse a data set with fewer usable 1-s windows than this (default: %(default)s)",
     )
-    ds.set_defaults(func=_cmd_dataset, reads=("interim",), writes=("out_dir",))
+    ds.set_defaults(func=_cmd_dataset, reads=("interim",), more_write_dirs=_dataset_folder)
 
 
 def _cmd_import_lofi(args: argparse.Namespace) -> int:
@@ -293,5 +321,5 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
         "--prefix", type=folder_name, default="lofi", help="session name prefix (default: %(default)s)"
     )
     imp.set_defaults(
-        func=_cmd_import_lofi, reads=("path",), writes=("raw_dir", "interim_dir"), raw_files=None
+        func=_cmd_import_lofi, reads=("path",), write_dirs=("raw_dir", "interim_dir"), raw_files=None
     )  # it makes raw sessions

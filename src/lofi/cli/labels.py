@@ -284,5 +284,5 @@ def _add_label_quality(sub: argparse._SubParsersAction) -> None:
         func=_cmd_label_quality,
         reads=("survey", "walk", "walk_detections", "walk_positions", "fit_foot_offset_on",
                "foot_offset_from", "weights"),
-        writes=("out_dir",),
+        write_dirs=("out_dir",),
     )  # fmt: skip

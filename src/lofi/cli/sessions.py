@@ -183,7 +183,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write into an existing folder that `lofi simulate` did not write (its other files stay)",
     )
-    sim.set_defaults(func=_cmd_simulate, reads=("scene",), writes=("out",), raw_files=None)  # makes one
+    sim.set_defaults(func=_cmd_simulate, reads=("scene",), write_dirs=("out",), raw_files=None)  # makes one
 
 
 def _cmd_preview_scene(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lofi.cli.types import folder_name
 from lofi.stages.paths import project_default
 
 
@@ -43,7 +44,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         "--figure-split", default="paper", choices=("paper", "cross_subject"),
         help="the split the figure draws (default: %(default)s; cross_subject pools the folds)",
     )  # fmt: skip
-    table.set_defaults(func=_cmd_table2)
+    table.set_defaults(func=_cmd_table2, reads=("runs",), writes=("out", "figure"))
     _add_report_command(sub)
 
 
@@ -69,9 +70,10 @@ def _add_report_command(sub: argparse._SubParsersAction) -> None:
         "--only",
         nargs="+",
         metavar="RUN",
+        type=folder_name,
         help="report just these run folders of RUNS (the pipeline passes the runs of its configuration)",
     )
-    report.set_defaults(func=_cmd_report, reads=("runs",), writes=("out_dir",))
+    report.set_defaults(func=_cmd_report, reads=("runs",), write_dirs=("out_dir",))
 
 
 def _add_runs(parser: argparse.ArgumentParser) -> None:

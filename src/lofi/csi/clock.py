@@ -21,6 +21,9 @@ MAX_DRIFT_PPM = 1000.0
 #: Least total disagreement (s) of the two clocks over a log before its drift is judged: far above
 #: the serial-latency jitter (a few ms), so the noisy slope of a short log is not taken for a fault.
 MIN_DRIFT_DISAGREEMENT_S = 0.05
+#: Largest standard error (ppm) of a drift that is fitted. A noisier slope (a log of a few rows or
+#: seconds, where serial jitter swamps the drift) is fixed at 1 and only the offset is fitted.
+MAX_DRIFT_SE_PPM = 50.0
 #: Largest share of rows that may repeat an earlier device time. Distinct packets do not share a
 #: microsecond; a few repeats are lines logged twice, more is a counter that does not advance.
 MAX_REPEATED_TIME_SHARE = 0.1
@@ -47,6 +50,7 @@ class ClockFit:
     residual_mad_ms: float
     used: int
     outliers: int
+    drift_fitted: bool = True
 
     @property
     def drift_ppm(self) -> float:
@@ -61,6 +65,11 @@ class ClockFit:
 def fit_host_clock(t_device_s: np.ndarray, t_host_s: np.ndarray, rounds: int = 5) -> ClockFit | None:
     """Robust line from device to host time: least squares, trimming > 3 sigma (MAD) each round.
 
+    Where the fitted slope's standard error exceeds :data:`MAX_DRIFT_SE_PPM` and the drift adds up to
+    no more than jitter (:data:`MIN_DRIFT_DISAGREEMENT_S`), the slope is fixed at 1 and only the
+    offset is fitted (``drift_fitted`` False): such a slope is noise, not drift. A gross mismatch (a counter
+    at twice real time) keeps its fitted slope, for :func:`check_drift` to refuse.
+
     Returns None when fewer than two packets have both times.
     """
     t_device_s = np.asarray(t_device_s, dtype=np.float64)
@@ -70,17 +79,13 @@ def fit_host_clock(t_device_s: np.ndarray, t_host_s: np.ndarray, rounds: int = 5
         return None
     origin = float(t_device_s[ok][0])
     x, y = t_device_s - origin, t_host_s - float(t_host_s[ok][0])
-    keep = ok.copy()
-    for _ in range(rounds):
-        slope, intercept = np.polyfit(x[keep], y[keep], 1) if np.ptp(x[keep]) > 0 else (1.0, 0.0)
-        residual = y - (intercept + slope * x)
-        centre = np.median(residual[keep])
-        mad = float(np.median(np.abs(residual[keep] - centre)))
-        new_keep = ok & (np.abs(residual - centre) <= max(3 * MAD_TO_SIGMA * mad, 1e-3))
-        if new_keep.sum() < 2 or np.array_equal(new_keep, keep):
-            break
-        keep = new_keep
-    residual = residual[keep]
+    slope, intercept, keep = _robust_line(x, y, ok, rounds, fixed_slope=False)
+    span = float(np.ptp(x[ok]))
+    precise = _slope_se_ppm(x[keep], (y - intercept - slope * x)[keep]) <= MAX_DRIFT_SE_PPM
+    drift_fitted = precise or abs(slope - 1.0) * span > MIN_DRIFT_DISAGREEMENT_S
+    if not drift_fitted:
+        slope, intercept, keep = _robust_line(x, y, ok, rounds, fixed_slope=True)
+    residual = (y - (intercept + slope * x))[keep]
     return ClockFit(
         origin_s=origin,
         intercept_s=float(intercept) + float(t_host_s[ok][0]),
@@ -89,7 +94,37 @@ def fit_host_clock(t_device_s: np.ndarray, t_host_s: np.ndarray, rounds: int = 5
         residual_mad_ms=float(np.median(np.abs(residual - np.median(residual))) * 1e3),
         used=int(keep.sum()),
         outliers=int(ok.sum() - keep.sum()),
+        drift_fitted=drift_fitted,
     )
+
+
+def _slope_se_ppm(x: np.ndarray, residual: np.ndarray) -> float:
+    """Standard error (ppm) of a least-squares slope over ``x`` with these residuals."""
+    spread = float(np.std(x)) * np.sqrt(len(x))
+    if len(x) < 3 or spread <= 0:
+        return float("inf")
+    return float(np.std(residual, ddof=2) / spread * 1e6)
+
+
+def _robust_line(
+    x: np.ndarray, y: np.ndarray, ok: np.ndarray, rounds: int, fixed_slope: bool
+) -> tuple[float, float, np.ndarray]:
+    """``(slope, intercept, rows kept)`` of ``y ~ x`` over ``ok``, trimming > 3 sigma (MAD) each
+    round; with ``fixed_slope`` the slope is 1 and the intercept the median offset."""
+    keep = ok.copy()
+    for _ in range(rounds):
+        if fixed_slope or np.ptp(x[keep]) <= 0:
+            slope, intercept = 1.0, float(np.median(y[keep] - x[keep]))
+        else:
+            slope, intercept = np.polyfit(x[keep], y[keep], 1)
+        residual = y - (intercept + slope * x)
+        centre = np.median(residual[keep])
+        mad = float(np.median(np.abs(residual[keep] - centre)))
+        new_keep = ok & (np.abs(residual - centre) <= max(3 * MAD_TO_SIGMA * mad, 1e-3))
+        if new_keep.sum() < 2 or np.array_equal(new_keep, keep):
+            break
+        keep = new_keep
+    return float(slope), float(intercept), keep
 
 
 def repair_clock_jumps(

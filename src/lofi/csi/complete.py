@@ -368,7 +368,7 @@ def _fit_summary(fit: ClockFit | None) -> dict | None:
         return None
     return {
         "slope": fit.slope,
-        "drift_ppm": round(fit.drift_ppm, 3),
+        "drift_ppm": round(fit.drift_ppm, 3) if fit.drift_fitted else None,  # None: too short a log
         "residual_rms_ms": round(fit.residual_rms_ms, 3),
         "residual_mad_ms": round(fit.residual_mad_ms, 3),
         "used": fit.used,

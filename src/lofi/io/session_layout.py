@@ -11,3 +11,11 @@ SESSION_FRAMES = "frames.csv"
 SESSION_CALIBRATION = "calibration.yaml"
 TRUTH_FRAMES = Path("truth") / "frames.parquet"
 TRUTH_PINGS = Path("truth") / "pings.parquet"
+
+
+def raw_session_of(path: Path) -> Path | None:
+    """The raw session folder ``path`` is or lies in (a folder holding ``session.yaml``), else None."""
+    for folder in (path, *path.parents):
+        if (folder / SESSION_META).is_file():
+            return folder
+    return None

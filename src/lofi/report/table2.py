@@ -53,6 +53,18 @@ SORTS = {
 }
 
 
+#: Ranges a run's recorded numbers can take; a value outside is a damaged or edited metrics.json.
+PLAUSIBLE = {
+    **{f"test/{k}": (0.0, 1e4) for k in ("err_mean", "err_std", "err_true_mean", "label_err_mean")},
+    **{f"test/acc{n}": (0.0, 1.0) for n in (2, 4, 6)},
+    "paper/err_mean": (0.0, 1e4),
+    "parameters": (0, 1e12),
+    "epochs": (0, 1e7),
+    "train_seconds": (0.0, 1e9),
+    "test/windows": (0, 1e9),
+}
+
+
 def collect_runs(runs_dir: str | Path, only: Collection[str] | None = None) -> pd.DataFrame:
     """One row per localisation run under ``runs_dir`` (every ``metrics.json``, recursively).
 
@@ -139,6 +151,20 @@ def _failure(metrics: dict) -> str:
     if parameters > 0 and not epochs > 0:
         told = json.dumps(metrics["epochs"], default=str) if "epochs" in metrics else "missing"
         return f"untrained: a network of {parameters:.0f} parameters with epochs {told}"
+    return _out_of_range(metrics)
+
+
+def _out_of_range(metrics: dict) -> str:
+    """A recorded number no run can produce (an accuracy above 1, a negative error or size), or ``""``."""
+    for key, (low, high) in PLAUSIBLE.items():
+        value = metrics.get(key)
+        if value is None:
+            continue
+        number = _number(value)
+        if math.isnan(number) and not (isinstance(value, float) and math.isnan(value)):
+            return f"{key} is {json.dumps(value, default=str)}, not a number"
+        if (math.isfinite(number) and not low <= number <= high) or math.isinf(number):
+            return f"{key} = {value} lies outside [{low:g}, {high:g}]: not a number a run can record"
     return ""
 
 
@@ -147,10 +173,14 @@ def _number(value: object) -> float:
 
 
 def _newest_per_seed(table: pd.DataFrame) -> pd.DataFrame:
-    """Keep the newest of runs with the same settings and the same (known) seed."""
+    """Of runs with the same settings and the same (known) seed, average the newest; the older ones
+    are listed as replaced (never dropped without a word)."""
     table = table.sort_values("mtime", kind="stable")
-    repeated = table.duplicated(["settings", "seed"], keep="last") & table["seed"].notna()
-    return table[~repeated].drop(columns="mtime").reset_index(drop=True)
+    usable = table["failure"] == ""
+    repeated = table[usable].duplicated(["settings", "seed"], keep="last") & table.loc[usable, "seed"].notna()
+    older = repeated[repeated].index
+    table.loc[older, "failure"] = "an older run of the same settings and seed: replaced by the newest"
+    return table.drop(columns="mtime").reset_index(drop=True)
 
 
 def table2_markdown(runs: pd.DataFrame) -> str:

@@ -24,6 +24,7 @@ from lofi.data.splits import SPLITS
 from lofi.data.windows import LABELS
 from lofi.io.names import path_component_problem
 from lofi.models import TASKS as LOCALIZATION_TASKS
+from lofi.models.catalog import MODELS
 
 #: ``task``: what a run trains (pretrain: CSI-BERT masked-frame recovery, no localisation).
 TASKS = (*LOCALIZATION_TASKS, "pretrain")
@@ -72,7 +73,8 @@ def number(low: float = -math.inf, high: float = math.inf, low_open: bool = Fals
 
 def choice(options: tuple) -> Check:
     """One of ``options``."""
-    return lambda value: None if value in options else f"one of {', '.join(map(str, options))}"
+    shown = ", ".join(dict.fromkeys(map(str, options)))  # 16 and "16" print once
+    return lambda value: None if value in options else f"one of {shown}"
 
 
 def boolean(value: object) -> str | None:
@@ -205,6 +207,18 @@ def validate(cfg: DictConfig) -> None:
     _check_known_keys(plain)
     _check_monitor(plain)
     _check_trainer(plain.get("trainer") or {})
+    _check_experiment(plain)
+
+
+def _check_experiment(plain: dict) -> None:
+    """``experiment=table2_gru model=cnn`` would train a CNN under the GRU's name."""
+    name, model = str(plain.get("experiment_name")), str((plain.get("model") or {}).get("name"))
+    named = name.removeprefix("table2_")
+    if name.startswith("table2_") and named in MODELS and named != model:
+        raise ConfigError(
+            f"experiment_name={name} names model {named}, but model.name={model}: the run would be "
+            f"reported as {named}; use experiment=table2_{model} (or set experiment_name)"
+        )
 
 
 def _lookup(plain: dict, key: str) -> tuple[bool, object]:
@@ -248,6 +262,11 @@ def _check_trainer(trainer: dict) -> None:
     unknown = sorted(set(trainer) - accepted)
     if unknown:
         raise ConfigError(f"trainer.{unknown[0]}: not a setting of Lightning's Trainer")
+    if trainer.get("accelerator") == "cpu" and str(trainer.get("precision")) in ("16", "16-mixed", "16-true"):
+        raise ConfigError(
+            f"trainer.precision={trainer['precision']} on trainer.accelerator=cpu: float16 needs a GPU "
+            "(Lightning would run bf16-mixed instead of what the config records); use 32 or bf16-mixed"
+        )
     if trainer.get("accelerator") in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(
             f"trainer.accelerator={trainer['accelerator']}: this machine has no CUDA GPU that torch can use; "

@@ -43,7 +43,8 @@ def train(cfg: DictConfig) -> dict:
     resolve_paths(cfg)
     out = Path(cfg.paths.output_dir)
     name = check_model_config(cfg)
-    prepare_run_folder(out, bool(cfg.get("overwrite")))
+    reads = [cfg.data.dir, cfg.model.get("pretrained"), cfg.recovery_eval.get("checkpoint")]
+    prepare_run_folder(out, bool(cfg.get("overwrite")), tuple(Path(str(p)) for p in reads if p))
     pl.seed_everything(int(cfg.seed), workers=True)
     torch.set_num_threads(int(cfg.trainer.get("threads", 2)))
     raw_windows = cfg.task == "pretrain" and cfg.data.normalize == "window"  # standardised per visible frames
