@@ -222,3 +222,16 @@ def test_training_refuses_an_infinite_truth(built):
     edit_column(built / "frames.parquet", "y_true", lambda c: with_value(c, 7, -np.inf))
     with pytest.raises(DatasetError, match=r"frames\.parquet: row 7: y_true = -inf is not a position"):
         CsiDataModule(built).setup()
+
+
+def test_a_folder_of_someone_elses_files_is_not_replaced(lofi, tmp_path):
+    """Files named like a data set's, without a manifest lofi dataset wrote, are not an earlier build."""
+    out = tmp_path / "sets" / "mine"
+    out.mkdir(parents=True)
+    (out / "frames.parquet").write_bytes(b"my own table")
+    interim = tmp_path / "interim" / "walk"
+    interim.mkdir(parents=True)
+    lofi("dataset", "mine", "--interim", interim, "--out-dir", out.parent).refused(
+        "holds frames.parquet but no manifest.json written by `lofi dataset`"
+    )
+    assert (out / "frames.parquet").read_bytes() == b"my own table"

@@ -152,3 +152,16 @@ def test_align_refuses_csi_or_positions_of_another_session(lofi, labelled, tmp_p
     assert not out.exists() and not out.with_suffix(".json").exists()
     own = ["--csi", day2 / "csi.parquet", "--positions", day2 / "positions.parquet", "--out", out]
     assert lofi("align", day2 / "walk", *own).code == 0
+
+
+def test_a_foot_offset_fitted_for_another_detector_is_refused(lofi, labelled, tmp_path):
+    session = labelled / "day1" / "walk"
+    args = ["--detections", labelled / "day1" / "detections.parquet", "--out", tmp_path / "p.parquet"]
+    fitted = tmp_path / "foot_offset.json"
+    offset = {"foot_offset_m": 0.2, "foot_point": "bottom_middle", "detector": "yolo", "fitted_on": ["x"],
+              "refined_bottom": True}  # fmt: skip
+    fitted.write_text(json.dumps(offset))
+    lofi("localize", session, *args, "--foot-offset-from", fitted).refused(
+        str(fitted), "fitted on yolo boxes", "come from bgsub"
+    )
+    assert not (tmp_path / "p.parquet").exists()

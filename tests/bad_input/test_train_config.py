@@ -167,3 +167,26 @@ def test_a_run_folder_in_a_recording_or_in_its_data_set_is_refused(tiny_dataset,
         with pytest.raises(RunFolderError, match=fragment):
             train(config(tiny_dataset, out, "model=mean"))
         assert sorted(p.name for p in out.parent.rglob("*")) == before
+
+
+def test_ctrl_c_during_training_is_one_line_exit_130_and_leaves_no_run(tiny_dataset, tmp_path):  # noqa: F811
+    import os
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "lofi.train", "trainer=cpu", "trainer.threads=1", "logger=none",
+               "trainer.max_epochs=1000", "callbacks.patience=1000", f"data.dir={tiny_dataset}",
+               f"hydra.run.dir={out}", "data.train_windows_per_epoch=64", "model=gru"]  # fmt: skip
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                               cwd=tmp_path)  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not (out / "checkpoints").is_dir() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)  # training has begun once the first checkpoint is written
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "lofi.train: interrupted" in err and "Traceback" not in err
+    assert not (out / "checkpoints").exists() and not (out / "metrics.json").exists()

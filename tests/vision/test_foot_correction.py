@@ -45,3 +45,28 @@ def test_files_from_before_refinement_read_as_detector_bottoms(tmp_path):
     assert read_foot_correction(tmp_path / "old.json", refined_bottom=False).refined_bottom is False
     with pytest.raises(FootCorrectionError, match="fitted on detector box bottoms"):
         read_foot_correction(tmp_path / "old.json", refined_bottom=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"foot_offset_m": True}, "field 'foot_offset_m' is True, not int or float"),
+        ({"fitted_on": "abc"}, "field 'fitted_on' is 'abc', not list"),
+        ({"fitted_on": [1, 2]}, "fitted_on must list session names"),
+        ({"refined_bottom": "false"}, "field 'refined_bottom' is 'false', not bool"),
+        ({"detector": None}, "field 'detector' is None, not str"),
+    ],
+)
+def test_every_field_has_its_type(tmp_path, edit, message):
+    import json
+
+    data = {"foot_offset_m": 0.2, "foot_point": "upright", "detector": "yolo", "fitted_on": ["a"]} | edit
+    (tmp_path / "f.json").write_text(json.dumps(data))
+    with pytest.raises(FootCorrectionError, match=message.replace("(", r"\(")):
+        read_foot_correction(tmp_path / "f.json")
+
+
+def test_a_missing_field_is_named(tmp_path):
+    (tmp_path / "f.json").write_text('{"foot_offset_m": 0.2}')
+    with pytest.raises(FootCorrectionError, match="field 'foot_point' is missing"):
+        read_foot_correction(tmp_path / "f.json")

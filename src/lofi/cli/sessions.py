@@ -237,7 +237,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     preview = None
     if args.preview:
         preview = Path(args.preview), Path(args.preview_out or Path(args.out).with_suffix(".preview.png"))
-    _, errors = run_calibrate(spec, Path(args.out), args.ransac, preview)
+    source = f"--anchor options and {args.anchors_csv}" if args.anchors_csv else "--anchor options"
+    _, errors = run_calibrate(spec, Path(args.out), args.ransac, preview, source)
     print(
         f"wrote {args.out}: {len(anchors)} anchors, "
         f"reprojection error mean {errors.mean():.2f} cm, max {errors.max():.2f} cm"

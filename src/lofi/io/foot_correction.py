@@ -50,6 +50,17 @@ def write_foot_correction(path: str | os.PathLike[str], correction: FootCorrecti
         handle.write("\n")
 
 
+def _field(data: dict, key: str, kinds: tuple[type, ...], path: Path, default: object = None) -> object:
+    """``data[key]`` if it is of ``kinds`` (a bool is no number); a missing or mistyped field is named."""
+    if key not in data and default is None:
+        raise FootCorrectionError(f"{path}: not a foot-correction file: field {key!r} is missing")
+    value = data.get(key, default)
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise FootCorrectionError(f"{path}: field {key!r} is {value!r}, not {names}")
+    return float(value) if kinds == (int, float) else value
+
+
 def read_foot_correction(
     path: str | os.PathLike[str], foot_point: str | None = None, refined_bottom: bool | None = None
 ) -> FootCorrection:
@@ -57,19 +68,21 @@ def read_foot_correction(
     path = Path(path)
     try:
         data = json.loads(path.read_text())
-        correction = FootCorrection(
-            float(data["foot_offset_m"]),
-            str(data["foot_point"]),
-            str(data["detector"]),
-            list(data["fitted_on"]),
-            data.get("refined_bottom", False),
-        )
-        if not isinstance(correction.refined_bottom, bool):
-            raise TypeError(f"refined_bottom is {correction.refined_bottom!r}, not true or false")
     except FileNotFoundError as err:
         raise FootCorrectionError(f"{path}: no such file (run `lofi fit-foot-offset`)") from err
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise FootCorrectionError(f"{path}: not a foot-correction file ({err})") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise FootCorrectionError(f"{path}: not a foot-correction file (not JSON: {err})") from err
+    if not isinstance(data, dict):
+        raise FootCorrectionError(f"{path}: not a foot-correction file (a JSON object is expected)")
+    correction = FootCorrection(
+        _field(data, "foot_offset_m", (int, float), path),
+        _field(data, "foot_point", (str,), path),
+        _field(data, "detector", (str,), path),
+        _field(data, "fitted_on", (list,), path),
+        _field(data, "refined_bottom", (bool,), path, default=False),
+    )
+    if not all(isinstance(name, str) for name in correction.fitted_on):
+        raise FootCorrectionError(f"{path}: fitted_on must list session names, got {correction.fitted_on!r}")
     if not math.isfinite(correction.foot_offset_m) or abs(correction.foot_offset_m) > 1.0:
         raise FootCorrectionError(
             f"{path}: foot_offset_m {correction.foot_offset_m!r} is not a usable offset (finite, |x| <= 1 m)"

@@ -55,7 +55,7 @@ def read_matrix_table(
     missing = [c for c in (*matrix_columns, *required) if c not in table.column_names]
     if missing:
         raise TableFileError(f"{path}: missing column(s) {', '.join(missing)}")
-    matrices = {name: matrix_column(table.column(name), str(path)) for name in matrix_columns}
+    matrices = {name: matrix_column(table.column(name), f"{path}: column {name}") for name in matrix_columns}
     scalars = table.drop_columns(list(matrix_columns)).to_pandas()
     return scalars, matrices
 
@@ -63,7 +63,7 @@ def read_matrix_table(
 def matrix_column(column: pa.ChunkedArray, where: str = "table") -> np.ndarray:
     """A FixedSizeList column as a ``rows x width`` float32 array."""
     if not pa.types.is_fixed_size_list(column.type):
-        raise TableFileError(f"{where}: column of type {column.type} is not a fixed-size list")
+        raise TableFileError(f"{where} is of type {column.type}, not a fixed-size list of values per row")
     width = column.type.list_size
     combined = column.combine_chunks()
     values = combined.flatten().to_numpy(zero_copy_only=False)

@@ -63,6 +63,8 @@ def align_session(
     provenance = check_inputs_belong(Path(session), Path(csi_path), Path(positions_path))
     scalars, amplitude, phase = read_csi_table(csi_path)
     positions = read_positions(positions_path)
+    if not len(positions):
+        raise ValueError(f"{positions_path}: the positions table has no frames")
     tolerance = camera_period_s(meta.camera_rate_hz, positions) if tolerance_s is None else float(tolerance_s)
     if not (math.isfinite(tolerance) and tolerance > 0):
         raise ValueError(f"the alignment tolerance must be a positive number of seconds, got {tolerance}")

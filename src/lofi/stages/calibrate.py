@@ -39,16 +39,21 @@ class CalibrationInput:
 
 
 def run_calibrate(
-    spec: CalibrationInput, out: Path, ransac: bool = False, preview: tuple[Path, Path] | None = None
+    spec: CalibrationInput,
+    out: Path,
+    ransac: bool = False,
+    preview: tuple[Path, Path] | None = None,
+    source: str = "command line",
 ) -> tuple[Calibration, np.ndarray]:
     """Fit the homography and write ``out``; returns it and each anchor's reprojection error (cm).
 
     With ``preview`` (an image or video, and the PNG to write), the anchors, the region and a
-    0.5 m floor grid are drawn on that frame. Everything is checked before anything is written.
+    0.5 m floor grid are drawn on that frame. Everything is checked before anything is written;
+    ``source`` names where the anchors came from in error messages.
     """
     data = spec.record()
-    calibration = calibration_from_dict(data, "command line", ransac=ransac)
-    region_size(data, "command line")
+    calibration = calibration_from_dict(data, source, ransac=ransac)
+    region_size(data, source)
     frame = read_frame(preview[0]) if preview else None
     write_yaml(out, data)
     if preview and frame is not None:

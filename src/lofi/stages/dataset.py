@@ -157,7 +157,8 @@ def build_dataset(
         table = read_aligned_arrow(inputs.aligned, len(SUBCARRIERS))
         _check_same_schema(table, tables[0] if tables else table, inputs.aligned)
         frame = table.select(ENTRY_COLUMNS).to_pandas()
-        check_session_inputs(inputs, frame, matrix_column(table.column("amplitude"), str(inputs.aligned)))
+        amplitude = matrix_column(table.column("amplitude"), f"{inputs.aligned}: column amplitude")
+        check_session_inputs(inputs, frame, amplitude)
         entry = _session_entry(frame, inputs, start)
         table = _with_truth(table, inputs, entry)
         entries.append(entry)
@@ -209,6 +210,7 @@ def run_dataset(
     paths of files an earlier build wrote into ``out_dir`` that this one does not (:data:`OUTPUTS`).
     """
     out = Path(out_dir)
+    check_replaceable(out)
     manifest = build_dataset(name, [SessionInputs.from_folder(f, fill) for f in interim], out, minimum)
     written = [FRAMES_FILE, MANIFEST_FILE]
     if export_lofi:
@@ -219,6 +221,23 @@ def run_dataset(
             raise
         written.append(WILOC_FILE)
     return {**manifest, "removed": remove_stale(out, written)}
+
+
+def check_replaceable(out_dir: Path) -> None:
+    """Refuse a folder holding files of a data set's names that ``lofi dataset`` did not write
+    (no manifest of ours beside them): they are someone's, not an earlier build to replace."""
+    present = [name for name in OUTPUTS if (out_dir / name).exists()]
+    if not present:
+        return
+    try:
+        ours = "lofi_version" in read_json(out_dir / MANIFEST_FILE)
+    except JsonFileError:
+        ours = False
+    if not ours:
+        raise DatasetError(
+            f"{out_dir}: holds {', '.join(present)} but no manifest.json written by `lofi dataset`; "
+            "these are not an earlier build to replace: choose another name or --out-dir"
+        )
 
 
 def remove_stale(out_dir: Path, written: list[str]) -> list[str]:

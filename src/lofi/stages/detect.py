@@ -91,7 +91,8 @@ def run_detect(
     """Detect the person in ``session`` and write the detections table to ``out``."""
     provenance = frames_provenance(session)
     run = detect_session(session, detector.make(), stride, progress, refine)
-    write_table(out, run.table, {**provenance, "written_by": "lofi detect", "stride": stride})
+    written = {"written_by": "lofi detect", "stride": stride, "detector": detector.name}
+    write_table(out, run.table, {**provenance, **written})
     found = int(np.isfinite(run.table["x0"]).sum())
     refined = int(np.isfinite(run.table["foot_y"]).sum())
     return DetectResult(run, out, found, refined)

@@ -32,8 +32,9 @@ class FootOffset:
     metres: float = 0.0
     from_file: Path | None = None
 
-    def resolve(self, foot_point: str, detections: pd.DataFrame) -> float:
-        """The offset (m); a fitted file must match ``foot_point`` and the kind of box bottoms.
+    def resolve(self, foot_point: str, detections: pd.DataFrame, detector: str | None = None) -> float:
+        """The offset (m); a fitted file must match ``foot_point``, the kind of box bottoms and the
+        detector that made ``detections`` (when they record it).
 
         The bottom check applies only when the detector found someone: with no box at
         all, nothing tells refined from detector bottoms.
@@ -42,7 +43,13 @@ class FootOffset:
             return self.metres
         found = bool(np.isfinite(detections["x0"]).any())
         refined = "foot_y" in detections and bool(np.isfinite(detections["foot_y"]).any())
-        return read_foot_correction(self.from_file, foot_point, refined if found else None).foot_offset_m
+        correction = read_foot_correction(self.from_file, foot_point, refined if found else None)
+        if detector is not None and correction.detector != detector:
+            raise ValueError(
+                f"{self.from_file}: fitted on {correction.detector} boxes, but the detections come from "
+                f"{detector}: a foot offset belongs to one detector's boxes; fit one for {detector}"
+            )
+        return correction.foot_offset_m
 
 
 def check_same_session(session: Path, path: Path, detections: pd.DataFrame) -> dict:
@@ -94,7 +101,7 @@ def run_localize(
     calibration, region = session_calibration(session)
     detections = read_table(detections_path, "detections")
     provenance = check_same_session(session, detections_path, detections)
-    metres = offset.resolve(foot_point, detections)
+    metres = offset.resolve(foot_point, detections, read_provenance(detections_path).get("detector"))
     positions = localize(detections, calibration, region, metres, foot_point=foot_point)
     write_table(out, positions, {**provenance, "written_by": "lofi localize"})
     counts = positions["reason"].replace("", "valid").value_counts().to_dict()

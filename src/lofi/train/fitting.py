@@ -84,7 +84,14 @@ def fit_and_test(
         default_root_dir=out,
         enable_model_summary=False,
     )
-    runner.fit(module, datamodule=dm)
+    try:
+        runner.fit(module, datamodule=dm)
+    except SystemExit:  # Lightning turns Ctrl-C into a shutdown and exit(1)
+        if runner.interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    if runner.interrupted:  # an interrupted fit is no run to test or report
+        raise KeyboardInterrupt
     results = runner.test(
         module, datamodule=dm, ckpt_path="best" if checkpoint.best_model_path else None, verbose=False
     )

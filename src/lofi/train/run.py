@@ -56,10 +56,14 @@ def train(cfg: DictConfig) -> dict:
     with torch.random.fork_rng():  # building the filler's model must not move the run's random streams
         filler = recovery_filler(cfg, dm)
     logger = mlflow_logger(cfg)  # the MLflow run itself starts with the first thing logged
-    with failed_on_error(logger):
-        if cfg.task == "pretrain":
-            return pretrain(cfg, dm, model, out, logger)
-        return _localize(cfg, name, dm, model, filler, out, logger)
+    try:
+        with failed_on_error(logger):
+            if cfg.task == "pretrain":
+                return pretrain(cfg, dm, model, out, logger)
+            return _localize(cfg, name, dm, model, filler, out, logger)
+    except KeyboardInterrupt:  # the folder held no run when this one began: remove what it wrote
+        prepare_run_folder(out, overwrite=True)
+        raise
 
 
 def _localize(cfg: DictConfig, name: str, dm: CsiDataModule, model, filler, out: Path, logger) -> dict:
