@@ -37,8 +37,15 @@ def detect_log_counts(log: Path) -> tuple[int, int]:
     return int(match[1].replace(",", "")), int(match[2].replace(",", ""))
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def _environment() -> dict[str, str]:
+    """This environment with the venv first on PATH and no LOFI_ROOT: the scratch copy is the project."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("LOFI_ROOT", None)
+    return env
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = _environment()
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
     return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
 
@@ -127,7 +134,7 @@ def _start_and_kill(workdir: Path, ready) -> None:
     import signal
     import time
 
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = _environment()
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "conf/pipeline/smoke.yaml"]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     process = subprocess.Popen(cmd, cwd=workdir, env=env, start_new_session=True, **quiet)

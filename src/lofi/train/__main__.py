@@ -30,7 +30,6 @@ def project_root() -> Path:
 
 ROOT = project_root()
 CONF = str(ROOT / "conf")
-os.environ["LOFI_ROOT"] = str(ROOT)  # conf/ and every path come from the same project folder
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 #: What a sweeper minimises when the config names no ``optimized_metric``: never a test number.
 DEFAULT_METRIC = "val/best_loss"
@@ -88,6 +87,7 @@ def run() -> None:
         print(f"lofi.train: error: {CONF}/train.yaml: no such file; run from the project folder "
               "or set LOFI_ROOT to it", file=sys.stderr)  # fmt: skip
         sys.exit(2)
+    os.environ["LOFI_ROOT"] = str(ROOT)  # conf/ and every path come from the same project folder
     trials = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("hydra.sweeper.n_trials=")]
     if trials and not (trials[-1].isdigit() and int(trials[-1]) >= 1):
         print(f"lofi.train: error: hydra.sweeper.n_trials={trials[-1]}: a search needs at least 1 trial",
