@@ -220,3 +220,17 @@ def test_a_number_no_run_can_record_is_listed_not_averaged(lofi, tmp_path, field
     assert report.code == 0, report.err
     table = report.out.partition("Not averaged")
     assert "| 1 |" in table[0] and "gru-1" in table[2] and field in table[2]
+
+
+def test_seeds_that_start_from_their_own_pretraining_share_a_row(lofi, tmp_path):
+    """Each seed of a fine-tune names its own pre-training's file: a path, not a setting."""
+    for seed in (0, 1):
+        config = {"seed": seed, "model": {"name": "csibert", "pretrained": f"runs/pre-seed{seed}/r.pt"},
+                  "data": {"dir": f"/somewhere{seed}/lab", "length": 100}, "trainer": {"max_epochs": 5},
+                  "recovery_eval": {"checkpoint": f"runs/pre-seed{seed}/r.pt"}}  # fmt: skip
+        _write(tmp_path, f"csibert-{seed}", model="csibert", seed=seed, config=config,
+               settings_sha256=f"recorded-{seed}", pretrained=config["model"]["pretrained"])  # fmt: skip
+    result = lofi("table2", tmp_path)
+    assert result.code == 0, result.err
+    (row,) = _rows(result.out)
+    assert row["seeds"] == "2"

@@ -35,6 +35,7 @@ from lofi.io.atomic import atomic_open
 from lofi.io.json_report import JsonFileError, read_json
 from lofi.models.catalog import BASELINES, NETWORKS
 from lofi.report.paper import PAPER_TABLE2
+from lofi.train.outputs import settings_sha256
 
 #: Row order: the baselines, then the paper's networks in Table II order (lofi.models.catalog).
 ORDER = (*BASELINES, *NETWORKS)
@@ -128,6 +129,9 @@ def _seed(metrics: dict) -> int | None:
 def _settings(metrics: dict) -> str:
     """What runs must share to be pooled: ``settings_sha256`` and the data set, else the old keys."""
     dataset = metrics.get("dataset_sha256")
+    config = metrics.get("config")
+    if isinstance(config, dict) and {"model", "data", "trainer"} <= set(config):  # a whole recorded config
+        return json.dumps(["settings", settings_sha256(config, dataset), dataset], default=str)
     given = metrics.get("settings_sha256")
     if isinstance(given, str) and given:
         return json.dumps(["settings", given, dataset], default=str)

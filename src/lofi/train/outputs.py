@@ -55,8 +55,6 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
     """Everything but the test metrics: model, split, sizes, time, memory, commit, the resolved config
     and its hashes (``config_sha256`` with the seed, ``settings_sha256`` without: like runs share it)."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    settings = {k: v for k, v in resolved.items() if k not in (*NOT_SETTINGS, "seed")}
-    settings["data"] = {k: v for k, v in settings.get("data", {}).items() if k != "dir"}  # the hash says it
     windows = dm.num_windows
     return {
         "status": "finished",
@@ -79,11 +77,30 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "peak_memory_mb": peak_memory_mb(),
         "peak_memory_kind": "cuda max_memory_allocated" if torch.cuda.is_available() else "peak RSS (CPU)",
         "git_commit": git_commit(cfg.paths.root_dir),
-        "config_sha256": _sha256({**settings, "seed": resolved.get("seed")}),
-        "settings_sha256": _sha256({**settings, "dataset_sha256": dm.dataset_sha256}),
+        "config_sha256": _sha256({**run_settings(resolved), "seed": resolved.get("seed")}),
+        "settings_sha256": settings_sha256(resolved, dm.dataset_sha256),
         "dataset_sha256": dm.dataset_sha256,
         "config": resolved,
     }
+
+
+#: Settings that name files, not how a run trains: only whether they are set counts (each seed of a
+#: fine-tune starts from its own pre-training's file, the data set is named by its hash).
+PATH_SETTINGS = (("data", "dir"), ("model", "pretrained"), ("recovery_eval", "checkpoint"))
+
+
+def run_settings(config: dict) -> dict:
+    """What a run's settings are, without its seed, names and places (see :data:`PATH_SETTINGS`)."""
+    settings = {k: v for k, v in config.items() if k not in (*NOT_SETTINGS, "seed")}
+    for group, key in PATH_SETTINGS:
+        if isinstance(settings.get(group), dict) and key in settings[group]:
+            settings[group] = {**settings[group], key: bool(settings[group][key])}
+    return settings
+
+
+def settings_sha256(config: dict, dataset_sha256: str | None) -> str:
+    """The hash runs of one Table II row share: the settings without the seed, and the data set."""
+    return _sha256({**run_settings(config), "dataset_sha256": dataset_sha256})
 
 
 def _sha256(value: dict) -> str:
