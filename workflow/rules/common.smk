@@ -202,7 +202,7 @@ def _network_runs(model, seed, fold, fold_overrides, pretrain_runs):
         needs = None
         if model == "csibert":
             needs = f"csibert_pretrain-{norm}-seed{seed}{fold}"
-            pretrain_runs[needs] = [f"experiment=csibert_pretrain", *overrides[1:], *_common_overrides(DATASET_DIR),
+            pretrain_runs[needs] = [f"experiment=csibert_pretrain", *overrides[1:], *_common_overrides(),
                                     *TRAIN["overrides"].get("csibert_pretrain", [])]
             recovery = f"{RESULTS}/runs/{needs}/csibert_recovery.pt"
             overrides += [f"model.pretrained={recovery}", f"recovery_eval.checkpoint={recovery}"]
@@ -241,9 +241,9 @@ def _all_runs():
                              *_common_overrides(), *TRAIN["overrides"].get(model, [])]
                 runs[f"{model}-base-seed{seed}{fold}"] = (overrides, None)
             runs |= _truth_runs(runs, seed, fold)
-    if REFILL:  # the fill's own pre-training: the first seed, per-window standardisation, paper split
+    if REFILL:  # the fill's own pre-training, on the linear set: first seed, per-window, paper split
         seed = TRAIN["seeds"][0]
-        pretrain_runs[f"csibert_pretrain-window-seed{seed}"] = [
+        pretrain_runs[f"csibert_fill-window-seed{seed}"] = [
             "experiment=csibert_pretrain", "data.normalize=window", f"seed={seed}",
             *_common_overrides(DATASET_DIR, "paper"), *TRAIN["overrides"].get("csibert_pretrain", [])]
     return runs, {name: (overrides, None) for name, overrides in pretrain_runs.items()}
@@ -274,4 +274,15 @@ def train_inputs(wildcards):
 
 
 #: The recovery file that fills the lost packets again (csi.fill: csibert).
-FILL_CHECKPOINT = f"{RESULTS}/runs/csibert_pretrain-window-seed{TRAIN['seeds'][0]}/csibert_recovery.pt"
+FILL_CHECKPOINT = f"{RESULTS}/runs/csibert_fill-window-seed{TRAIN['seeds'][0]}/csibert_recovery.pt"
+
+
+def pretrain_inputs(wildcards):
+    """The MLflow store and the data set a pre-training reads: the fill's reads the linear set,
+    a fine-tune's the set it fine-tunes on (its test rows must be the fine-tune's)."""
+    dataset = DATASET_DIR if wildcards.run.startswith("csibert_fill") else TRAIN_DATASET_DIR
+    return {
+        "init": f"{RESULTS}/runs/.mlflow_init",
+        "frames": f"{dataset}/frames.parquet",
+        "manifest": f"{dataset}/manifest.json",
+    }

@@ -20,9 +20,7 @@ rule mlflow_init:
 
 rule pretrain:
     input:
-        init=f"{RESULTS}/runs/.mlflow_init",
-        frames=f"{DATASET_DIR}/frames.parquet",
-        manifest=f"{DATASET_DIR}/manifest.json",
+        unpack(pretrain_inputs),
     output:
         metrics=f"{RESULTS}/runs/{{run}}/metrics.json",
         recovery=f"{RESULTS}/runs/{{run}}/csibert_recovery.pt",
