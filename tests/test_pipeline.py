@@ -168,7 +168,7 @@ def test_a_pipeline_killed_in_a_data_stage_and_in_training_resumes_to_the_same_t
     runs = root / "results" / "runs"
     first = {p.parent.name: json.loads(p.read_text()) for p in runs.glob("*/metrics.json")}
     names = ("gru-window-seed0", "csibert_pretrain-window-seed0")
-    rerun = [str(runs / name / "metrics.json") for name in names]
+    rerun = [str((runs / name / "metrics.json").relative_to(tmp_path)) for name in names]
     again = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml", "--forcerun", *rerun)
     assert again.returncode == 0, again.stderr[-3000:]
     second = {p.parent.name: json.loads(p.read_text()) for p in runs.glob("*/metrics.json")}
