@@ -106,7 +106,8 @@ def test_a_relative_data_dir_resolves_from_the_project_folder(tiny_dataset, tmp_
     monkeypatch.chdir(elsewhere)
     monkeypatch.setenv("LOFI_ROOT", str(project))
     metrics = train(config(Path("data/tiny"), tmp_path / "run", "model=mean"))
-    assert metrics["config"]["data"]["dir"] == str(project / "data" / "tiny")
+    # it found the data only the project holds, and records the path relative to the project
+    assert metrics["config"]["data"]["dir"] == "data/tiny" and metrics["config"]["paths"]["root_dir"] == "."
 
 
 def test_the_commit_is_the_projects_own_or_none(tiny_dataset, tmp_path, monkeypatch):  # noqa: F811

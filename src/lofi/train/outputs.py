@@ -56,6 +56,7 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
     and its hashes (``config_sha256`` with the seed, ``settings_sha256`` without: like runs share it)."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
     windows = dm.num_windows
+    root = Path(str(cfg.paths.root_dir))
     return {
         "status": "finished",
         "model": str(cfg.model.name),
@@ -69,7 +70,7 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "label": dm.label,
         "label_source": dm.label_source,
         "extra": list(dm.extra),
-        "pretrained": str(cfg.model.get("pretrained") or ""),
+        "pretrained": relative_to(str(cfg.model.get("pretrained") or ""), root),
         "windows": windows,
         "parameters": count_parameters(model),
         "epochs": epochs,
@@ -80,13 +81,27 @@ def run_facts(cfg: DictConfig, dm: CsiDataModule, model, seconds: float, epochs:
         "config_sha256": _sha256({**run_settings(resolved), "seed": resolved.get("seed")}),
         "settings_sha256": settings_sha256(resolved, dm.dataset_sha256),
         "dataset_sha256": dm.dataset_sha256,
-        "config": resolved,
+        "config": relative_to(resolved, root),
     }
 
 
 #: Settings that name files, not how a run trains: only whether they are set counts (each seed of a
 #: fine-tune starts from its own pre-training's file, the data set is named by its hash).
 PATH_SETTINGS = (("data", "dir"), ("model", "pretrained"), ("recovery_eval", "checkpoint"))
+
+
+def relative_to(value: object, root: Path) -> object:
+    """``value`` with every path under ``root`` written relative to it (``root`` itself as ``.``):
+    what a run records names the project's files, not the machine it ran on."""
+    if isinstance(value, dict):
+        return {k: relative_to(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [relative_to(v, root) for v in value]
+    if isinstance(value, str) and value == str(root):
+        return "."
+    if isinstance(value, str):  # a path, or a URI holding one (sqlite:////project/mlflow.db)
+        return value.replace(f"{root}/", "")
+    return value
 
 
 def run_settings(config: dict) -> dict:

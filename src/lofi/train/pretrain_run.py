@@ -20,7 +20,7 @@ from lofi.io.recovery_checkpoint import RecoveryCheckpoint, load_recovery_checkp
 from lofi.models.csibert import CSIBert
 from lofi.models.recovery import CsiBertFiller
 from lofi.train.fitting import fit_and_test, trainer_settings
-from lofi.train.outputs import git_commit, json_ready, run_facts
+from lofi.train.outputs import git_commit, json_ready, relative_to, run_facts
 from lofi.train.pretrain import PretrainModule
 from lofi.train.recovery_eval import mean_bursts, recovery_errors
 from lofi.train.tracking import log_run
@@ -62,7 +62,7 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path, logg
     # the windows were read raw when standardised per visible frames: report the standardisation used
     metrics |= run_facts(cfg, dm, model, seconds, epochs) | {
         "normalize": normalize,
-        "recovery_file": str(path),
+        "recovery_file": relative_to(str(path), Path(str(cfg.paths.root_dir))),
     }
     write_json(out / "metrics.json", json_ready(metrics))
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
