@@ -22,6 +22,8 @@ DETECTOR_DIR = at_root("data/detector")
 PROCESSED = at_root("data/processed")
 RESULTS = at_root("results")
 LOGS = f"{RESULTS}/logs"
+#: Snakemake benchmark files: wall time (s), CPU time (s) and peak memory of every job.
+BENCHMARKS = f"{RESULTS}/benchmarks"
 SCENE_NAME = Path(config["scene"]).stem
 LABELS = {**config["labels"], "weights": at_root(config["labels"]["weights"])}
 CSI = config["csi"]

@@ -14,6 +14,8 @@ rule csi:
         max_gap_s=CSI["max_gap_s"],
         max_insert_s=CSI["max_insert_s"],
         clock_jump_s=CSI["clock_jump_s"],
+    benchmark:
+        f"{BENCHMARKS}/csi/{{session}}.tsv",
     log:
         f"{LOGS}/csi/{{session}}.log",
     conda:
@@ -36,6 +38,8 @@ rule align:
         session=session_dir,
         tolerance=tolerance_option,
     priority: 10  # on the way to the data set (see rule dataset)
+    benchmark:
+        f"{BENCHMARKS}/align/{{session}}.tsv",
     log:
         f"{LOGS}/align/{{session}}.log",
     conda:
@@ -61,6 +65,8 @@ rule csi_refill:
         clock_jump_s=CSI["clock_jump_s"],
     wildcard_constraints:
         fill="csibert",
+    benchmark:
+        f"{BENCHMARKS}/csi/{{session}}_{{fill}}.tsv",
     log:
         f"{LOGS}/csi/{{session}}_{{fill}}.log",
     conda:
@@ -84,6 +90,8 @@ rule align_refill:
         tolerance=tolerance_option,
     wildcard_constraints:
         fill="csibert",
+    benchmark:
+        f"{BENCHMARKS}/align/{{session}}_{{fill}}.tsv",
     log:
         f"{LOGS}/align/{{session}}_{{fill}}.log",
     conda:

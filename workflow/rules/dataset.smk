@@ -18,6 +18,8 @@ rule dataset:
         min_coverage=DATASET["min_label_coverage_pct"],
         min_windows=DATASET["min_usable_windows"],
     priority: 10  # before label_quality: training waits for the data set, nothing waits for the report
+    benchmark:
+        f"{BENCHMARKS}/dataset.tsv",
     log:
         f"{LOGS}/dataset.log",
     conda:
@@ -43,6 +45,8 @@ rule dataset_refill:
         out_dir=dataset_parent,
         min_coverage=DATASET["min_label_coverage_pct"],
         min_windows=DATASET["min_usable_windows"],
+    benchmark:
+        f"{BENCHMARKS}/dataset_csibert.tsv",
     log:
         f"{LOGS}/dataset_csibert.log",
     conda:

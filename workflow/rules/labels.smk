@@ -21,6 +21,8 @@ rule simulate_detector_training:
     wildcard_constraints:
         session="|".join(DETTRAIN) or "NONE",
     threads: 1
+    benchmark:
+        f"{BENCHMARKS}/simulate/{{session}}.tsv",
     log:
         f"{LOGS}/simulate/{{session}}.log",
     conda:
@@ -46,6 +48,8 @@ rule train_detector:
         imgsz=LABELS["imgsz"],
         seed=config["seed"],
     threads: 2
+    benchmark:
+        f"{BENCHMARKS}/train_detector.tsv",
     log:
         f"{LOGS}/train_detector.log",
     conda:
@@ -69,6 +73,8 @@ rule detect:
         imgsz=LABELS["imgsz"],
         refine=REFINE,
     threads: 2
+    benchmark:
+        f"{BENCHMARKS}/detect/{{session}}.tsv",
     log:
         f"{LOGS}/detect/{{session}}.log",
     conda:
@@ -95,6 +101,8 @@ rule fit_foot_offset:
         foot_point=LABELS["foot_point"],
         refine=REFINE,
     threads: 2
+    benchmark:
+        f"{BENCHMARKS}/fit_foot_offset.tsv",
     log:
         f"{LOGS}/fit_foot_offset.log",
     conda:
@@ -115,6 +123,8 @@ rule localize:
         session=session_dir,
         offset=foot_offset_option,
         foot_point=LABELS["foot_point"],
+    benchmark:
+        f"{BENCHMARKS}/localize/{{session}}.tsv",
     log:
         f"{LOGS}/localize/{{session}}.log",
     conda:
@@ -153,6 +163,8 @@ rule label_quality:
         refine=REFINE,
         results=output_folder,
     threads: 2
+    benchmark:
+        f"{BENCHMARKS}/label_quality.tsv",
     log:
         f"{LOGS}/label_quality.log",
     conda:

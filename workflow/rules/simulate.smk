@@ -17,6 +17,8 @@ rule simulate_walk:
     wildcard_constraints:
         session="|".join(WALKS) or "NONE",
     threads: 1
+    benchmark:
+        f"{BENCHMARKS}/simulate/{{session}}.tsv",
     log:
         f"{LOGS}/simulate/{{session}}.log",
     conda:
@@ -41,6 +43,8 @@ rule simulate_survey:
     wildcard_constraints:
         session="|".join(SURVEYS) or "NONE",
     threads: 1
+    benchmark:
+        f"{BENCHMARKS}/simulate/{{session}}.tsv",
     log:
         f"{LOGS}/simulate/{{session}}.log",
     conda:
@@ -58,6 +62,8 @@ rule inspect_session:
         f"{RESULTS}/inspect/{{session}}.json",
     params:
         folder=session_dir,
+    benchmark:
+        f"{BENCHMARKS}/inspect/{{session}}.tsv",
     log:
         f"{LOGS}/inspect/{{session}}.log",
     conda:

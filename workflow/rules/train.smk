@@ -10,6 +10,8 @@ rule mlflow_init:
         touch(f"{RESULTS}/runs/.mlflow_init"),
     params:
         experiment=TRAIN["experiment"],
+    benchmark:
+        f"{BENCHMARKS}/mlflow_init.tsv",
     log:
         f"{LOGS}/mlflow_init.log",
     conda:
@@ -32,6 +34,8 @@ rule pretrain:
     threads: TRAIN["threads"]
     resources:
         gpu=GPUS_PER_JOB,
+    benchmark:
+        f"{BENCHMARKS}/train/{{run}}.tsv",
     log:
         f"{LOGS}/train/{{run}}.log",
     conda:
@@ -55,6 +59,8 @@ rule train:
     threads: TRAIN["threads"]
     resources:
         gpu=GPUS_PER_JOB,
+    benchmark:
+        f"{BENCHMARKS}/train/{{run}}.tsv",
     log:
         f"{LOGS}/train/{{run}}.log",
     conda:
@@ -86,6 +92,8 @@ rule report:
         runs=runs_folder,
         names=" ".join(sorted(TRAIN_RUNS)),
         results=output_folder,
+    benchmark:
+        f"{BENCHMARKS}/report.tsv",
     log:
         f"{LOGS}/report.log",
     conda:
