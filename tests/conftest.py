@@ -1,4 +1,4 @@
-"""Shared test helpers: paths of the bundled real ESP32 logs."""
+"""Shared test helpers: paths of the bundled real ESP32 logs, the smoke pipeline's scratch project."""
 
 from __future__ import annotations
 
@@ -28,3 +28,14 @@ ESP_CSI_LOG = REAL_CSI / "espcsi_test_csv_with_head" / "csi_data_with_head.csv"
 @pytest.fixture
 def real_logs() -> dict[str, Path]:
     return {"csikit": CSIKIT_LOG, "csi_tool": CSI_TOOL_LOG, "esp_csi": ESP_CSI_LOG}
+
+
+@pytest.fixture(scope="session")
+def smoke_project(tmp_path_factory) -> Path:
+    """A scratch project with the smoke pipeline run once per test session (about 2 min on 2 cores).
+
+    Read it, never change it: a test that changes files works on ``copy_project(smoke_project, ...)``.
+    """
+    from tests.smoke_project import run_smoke
+
+    return run_smoke(tmp_path_factory.mktemp("smoke-project"))

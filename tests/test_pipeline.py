@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.smoke_project import ROOT, SMOKE_ROOT, environment, scratch_copy, snakemake
 
 
 def test_workflow_lints_clean():
-    result = _snakemake(ROOT, "--lint")
+    result = snakemake(ROOT, "--lint")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
 
@@ -25,7 +24,7 @@ def test_workflow_lints_clean():
 def test_pipeline_schema_rejects_unknown_settings(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("minutes: -1\n")
-    result = _snakemake(ROOT, "-n", "--configfile", str(bad))
+    result = snakemake(ROOT, "-n", "--configfile", str(bad))
     assert result.returncode != 0
     assert "minutes" in result.stdout + result.stderr
 
@@ -37,36 +36,9 @@ def detect_log_counts(log: Path) -> tuple[int, int]:
     return int(match[1].replace(",", "")), int(match[2].replace(",", ""))
 
 
-def _environment() -> dict[str, str]:
-    """This environment with the venv first on PATH and no LOFI_ROOT: the scratch copy is the project."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    env.pop("LOFI_ROOT", None)
-    return env
-
-
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = _environment()
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
-
-
-def _scratch_copy(tmp_path: Path) -> Path:
-    """The pipeline's files in a scratch folder (a run there never touches the repository's)."""
-    for name in ("Snakefile", "conf", "workflow"):
-        source, target = ROOT / name, tmp_path / name
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy(source, target)
-    return tmp_path
-
-
-def test_smoke_pipeline_runs_from_raw_sessions_to_table2(tmp_path):
-    _scratch_copy(tmp_path)
-    result = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml")
-    assert result.returncode == 0, result.stderr[-3000:]
-    root = tmp_path / "scales" / "smoke"  # the smoke scale's own root: nothing under data/ or results/
-    assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
+def test_smoke_pipeline_runs_from_raw_sessions_to_table2(smoke_project):
+    root = smoke_project / SMOKE_ROOT  # the smoke scale's own root: nothing under data/ or results/
+    assert not (smoke_project / "data").exists() and not (smoke_project / "results").exists()
     sessions = ["lab_survey_paper", "lab_walk_S1", "lab_walk_S2"]
     assert sorted(p.name for p in (root / "data" / "raw").iterdir()) == sessions
     for session in sessions:
@@ -106,7 +78,7 @@ def test_smoke_pipeline_runs_from_raw_sessions_to_table2(tmp_path):
         assert f"| {model}" in table, table
     for figure in ("error_cdf", "trajectory", "error_by_position", "table2"):
         assert (root / "results" / "figures" / f"{figure}.png").stat().st_size > 5_000
-    again = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml", "-n")
+    again = snakemake(smoke_project, "--configfile", "conf/pipeline/smoke.yaml", "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -134,7 +106,7 @@ def _start_and_kill(workdir: Path, ready) -> None:
     import signal
     import time
 
-    env = _environment()
+    env = environment()
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "conf/pipeline/smoke.yaml"]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     process = subprocess.Popen(cmd, cwd=workdir, env=env, start_new_session=True, **quiet)
@@ -145,20 +117,20 @@ def _start_and_kill(workdir: Path, ready) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     # a killed Snakemake leaves its lock: a user runs --unlock once before resuming
-    unlock = _snakemake(workdir, "--configfile", "conf/pipeline/smoke.yaml", "--unlock")
+    unlock = snakemake(workdir, "--configfile", "conf/pipeline/smoke.yaml", "--unlock")
     assert unlock.returncode == 0, unlock.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_a_pipeline_killed_in_a_data_stage_and_in_training_resumes_to_the_same_table(tmp_path):
-    _scratch_copy(tmp_path)
+    scratch_copy(tmp_path)
     root = tmp_path / "scales" / "smoke"
     _start_and_kill(tmp_path, lambda: any((root / "results" / "logs" / "detect").glob("*.log")))
     assert not (root / "results" / "table2.md").exists()
     _start_and_kill(tmp_path, lambda: bool(_running_runs(tmp_path / "mlflow.db")))
     killed = {run.info.run_id for run in _running_runs(tmp_path / "mlflow.db")}
     assert killed
-    result = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml")
+    result = snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     assert not _left_over(tmp_path) and not _running_runs(tmp_path / "mlflow.db")
     from mlflow.tracking import MlflowClient
@@ -169,7 +141,7 @@ def test_a_pipeline_killed_in_a_data_stage_and_in_training_resumes_to_the_same_t
     first = {p.parent.name: json.loads(p.read_text()) for p in runs.glob("*/metrics.json")}
     names = ("gru-window-seed0", "csibert_pretrain-window-seed0")
     rerun = [str((runs / name / "metrics.json").relative_to(tmp_path)) for name in names]
-    again = _snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml", "--forcerun", *rerun)
+    again = snakemake(tmp_path, "--configfile", "conf/pipeline/smoke.yaml", "--forcerun", *rerun)
     assert again.returncode == 0, again.stderr[-3000:]
     second = {p.parent.name: json.loads(p.read_text()) for p in runs.glob("*/metrics.json")}
     assert set(first) == set(second)
@@ -180,9 +152,9 @@ def test_a_pipeline_killed_in_a_data_stage_and_in_training_resumes_to_the_same_t
 
 @pytest.mark.slow
 def test_csibert_fill_pretrains_refills_and_trains_on_the_second_data_set(tmp_path):
-    _scratch_copy(tmp_path)
+    scratch_copy(tmp_path)
     fill = ["--configfile", "conf/pipeline/smoke.yaml", "--config", 'csi={"fill": "csibert"}']
-    result = _snakemake(tmp_path, *fill)
+    result = snakemake(tmp_path, *fill)
     assert result.returncode == 0, result.stderr[-3000:]
     root = tmp_path / "scales" / "smoke"
     linear = json.loads((root / "data" / "processed" / "lab" / "manifest.json").read_text())
