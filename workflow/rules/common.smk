@@ -1,12 +1,22 @@
 # Helpers shared by the rules, and the session tables built from the config. Rules use only
 # these (no lambdas, no computing in a rule): every rule calls one `lofi` command.
 
+import hashlib
+import json
+import os
+
 from lofi.models.catalog import BASELINES, NETWORKS
 from lofi.stages.scenes import scene_path
 
 #: Where this configuration writes: every scale has its own root (conf/pipeline/*.yaml), so a
 #: quick run never touches the default's data or committed results.
 ROOT = config["root"]
+#: Every MLflow run of this configuration is tagged with its hash and root (lofi.train.tracking
+#: PIPELINE_TAGS). Passed in the environment, not as params: editing the config reruns no job.
+os.environ["LOFI_PIPELINE_CONFIG_SHA256"] = hashlib.sha256(
+    json.dumps(config, sort_keys=True, default=str).encode()
+).hexdigest()[:16]
+os.environ["LOFI_PIPELINE_ROOT"] = ROOT
 
 
 def at_root(path):

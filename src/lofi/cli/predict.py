@@ -19,13 +19,18 @@ def add_predict_command(sub: argparse._SubParsersAction) -> None:
         description=(
             "Read SESSION/csi.csv, complete it as `lofi csi` does (lost rows filled as in the run's data "
             "set), cut it into non-overlapping windows of the run's length (never across an outage or a "
-            "new segment), and apply the model.pt of RUN (a `python -m lofi.train` run folder). Writes "
-            "one row per window (t_host and t_device of the window centre in s, x_m, y_m in m, region2, "
-            "region4, region6) and the trajectory on the floor plan."
+            "new segment), and apply the model.pt of RUN (a `python -m lofi.train` run folder or MLflow "
+            "run id). Writes one row per window (t_host and t_device of the window centre in s, x_m, "
+            "y_m in m, region2, region4, region6) and the trajectory on the floor plan."
         ),
     )
     predict.add_argument("session", help="raw session folder (csi.csv, session.yaml); no video needed")
-    predict.add_argument("--run", required=True, help="run folder holding model.pt (results/runs/<run>)")
+    predict.add_argument(
+        "--run",
+        required=True,
+        help="run folder holding model.pt (results/runs/<run>), or an MLflow run id (its model.pt is "
+        "fetched from $MLFLOW_TRACKING_URI, else <root>/mlflow.db)",
+    )
     predict.add_argument(
         "--out", help="output parquet (default: data/interim/<session>/predictions_<run>.parquet)"
     )

@@ -1,4 +1,5 @@
-"""``lofi mlflow-init``: create the MLflow store and experiment once, before training runs fan out."""
+"""``lofi mlflow-init``: create the MLflow store and experiment once, before training runs fan out;
+``lofi mlflow-ui``: serve that store's dashboard; ``lofi table2`` and ``lofi report``: Table II."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     )
     init.add_argument("--experiment", default="lofi-table2", help="experiment name (default: %(default)s)")
     init.set_defaults(func=_cmd_mlflow_init)
+    _add_ui_command(sub)
     table = sub.add_parser(
         "table2",
         help="Table II from training runs: test error vs labels and truth, acc6/4/2, the paper beside",
@@ -76,6 +78,23 @@ def _add_report_command(sub: argparse._SubParsersAction) -> None:
     report.set_defaults(func=_cmd_report, reads=("runs",), write_dirs=("out_dir",))
 
 
+def _add_ui_command(sub: argparse._SubParsersAction) -> None:
+    """Register ``lofi mlflow-ui``: the MLflow dashboard of the project's store."""
+    ui = sub.add_parser(
+        "mlflow-ui",
+        help="serve the MLflow dashboard of the project's store on 127.0.0.1 (Ctrl-C stops it)",
+        description=(
+            "Run `mlflow server` on the project's tracking store ($MLFLOW_TRACKING_URI, else "
+            "sqlite:///<root>/mlflow.db) with its artifacts beside it (<root>/mlartifacts), bound to "
+            "HOST:PORT (default 127.0.0.1: this machine only). Open http://HOST:PORT: one experiment per "
+            "pipeline configuration, runs tagged by model, normalisation, split, fold and data set."
+        ),
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    ui.add_argument("--port", type=int, default=5000, help="port (default: %(default)s)")
+    ui.set_defaults(func=_cmd_mlflow_ui)
+
+
 def _add_runs(parser: argparse.ArgumentParser) -> None:
     """``RUNS``: the folder of run folders (default results/runs under the project)."""
     parser.add_argument(
@@ -90,6 +109,19 @@ def _cmd_mlflow_init(args: argparse.Namespace) -> int:
     uri = args.uri or tracking_uri(args.root)
     print(f"{uri}: experiment {args.experiment!r} has id {init_store(uri, args.experiment)}")
     return 0
+
+
+def _cmd_mlflow_ui(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from lofi.train.tracking import server_command, tracking_uri
+
+    command = server_command(tracking_uri(args.root), args.host, args.port)
+    print(f"MLflow dashboard of {command[command.index('--backend-store-uri') + 1]}: "
+          f"http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)  # fmt: skip
+    sys.stdout.flush()
+    os.execv(command[0], command)  # the server replaces this process: Ctrl-C and signals reach it
 
 
 def _cmd_table2(args: argparse.Namespace) -> int:

@@ -19,18 +19,18 @@ learnt regions: its regions are those of the predicted position (-1 where that i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
 from lofi.csi.choices import FILL_METHODS
 from lofi.csi.complete import CompletionOptions
 from lofi.data.features import FeatureSpec
-from lofi.data.regions import GRIDS, grid_shape, region_index
+from lofi.data.regions import GRIDS, grid_shape
 from lofi.data.windows import run_ids, valid_window_starts
 from lofi.io.figures import save_png
 from lofi.io.json_report import file_sha256
@@ -39,12 +39,14 @@ from lofi.io.session import read_session_meta
 from lofi.io.tables import write_table
 from lofi.stages.csi import complete_session_csi
 from lofi.stages.paths import interim_path
-from lofi.train.run_model import MODEL_FILE, features_of, model_of
+from lofi.train.run_model import MODEL_FILE, features_of, model_of, model_outputs, task_outputs
 
 #: Fill methods predict can use on its own (csibert needs a recovery file).
 FILLS = tuple(m for m in FILL_METHODS if m != "csibert")
 #: Windows per forward pass.
 BATCH_WINDOWS = 256
+#: An MLflow run id (``lofi predict --run <id>``).
+MLFLOW_RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class PredictError(ValueError):
@@ -94,17 +96,20 @@ class PredictResult:
     fill: str
 
 
-def resolve_run(run: str | Path) -> tuple[str, Path]:
-    """The name and ``model.pt`` of RUN: for now a run folder (an MLflow run id is a later source).
+def resolve_run(run: str | Path, root: str | Path = ".") -> tuple[str, Path]:
+    """The name and ``model.pt`` of RUN: a run folder, or an MLflow run id (32 hex digits) whose
+    ``model.pt`` is fetched from the store (:func:`fetch_mlflow_run_model`).
 
     Raises:
-        RunModelError: RUN is not a folder, or holds no ``model.pt``.
+        RunModelError: RUN is neither a folder nor a run id, or its run holds no ``model.pt``.
     """
     folder = Path(run)
+    if not folder.is_dir() and MLFLOW_RUN_ID.fullmatch(str(run)):
+        return fetch_mlflow_run_model(str(run), root)
     if not folder.is_dir():
         raise RunModelError(
             f"{run}: no such run folder (--run takes a run folder of `python -m lofi.train`, "
-            f"e.g. results/runs/<run>, holding {MODEL_FILE})"
+            f"e.g. results/runs/<run>, holding {MODEL_FILE}, or an MLflow run id)"
         )
     path = folder / MODEL_FILE
     if not path.is_file():
@@ -115,9 +120,40 @@ def resolve_run(run: str | Path) -> tuple[str, Path]:
     return folder.resolve().name, path
 
 
-def load_run(run: str | Path) -> LoadedRun:
+def fetch_mlflow_run_model(run_id: str, root: str | Path = ".") -> tuple[str, Path]:
+    """The run name and ``model.pt`` of MLflow run ``run_id`` of the tracking store
+    (``$MLFLOW_TRACKING_URI``, else ``<root>/mlflow.db``), fetched into
+    ``<root>/.lofi/mlflow-runs/<run id>/``.
+
+    Raises:
+        RunModelError: no such run in the store, or the run logged no ``model.pt``.
+    """
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from lofi.train.tracking import mlflow_errors, tracking_uri
+
+    uri = tracking_uri(root)
+    with mlflow_errors(uri):
+        try:
+            name = MlflowClient(tracking_uri=uri).get_run(run_id).info.run_name
+        except MlflowException as err:
+            raise RunModelError(f"{run_id}: no such MLflow run in {uri}") from err
+        logged = {a.path for a in MlflowClient(tracking_uri=uri).list_artifacts(run_id)}
+        if MODEL_FILE not in logged:
+            raise RunModelError(f"MLflow run {run_id} ({name}) in {uri} logged no {MODEL_FILE}")
+        folder = Path(root) / ".lofi" / "mlflow-runs" / run_id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=MODEL_FILE, dst_path=str(folder), tracking_uri=uri
+        )
+    return name, Path(path)
+
+
+def load_run(run: str | Path, root: str | Path = ".") -> LoadedRun:
     """The run's model and features, checked (:func:`resolve_run`, :func:`~lofi.train.run_model.model_of`)."""
-    name, path = resolve_run(run)
+    name, path = resolve_run(run, root)
     record = load_run_model(path)
     return LoadedRun(name, path, record, model_of(record, str(path)), features_of(record, str(path)))
 
@@ -204,45 +240,27 @@ def _predict_batch(run: LoadedRun, csi: SessionCsi, rows: np.ndarray) -> dict[st
     extra = run.features.extra
     phase = csi.phase[rows] if "phase" in extra else None
     rssi = csi.rssi[rows] if "rssi" in extra else None
-    x = np.require(run.features(csi.amplitude[rows], phase, rssi), np.float32, ["C", "W"])
-    with torch.no_grad():
-        outputs = run.model(torch.from_numpy(x))
-    out = {"xy": outputs["xy"].detach().float().cpu().numpy()}
-    for n in GRIDS:
-        out[f"region{n}"] = outputs[f"logits{n}"].detach().argmax(dim=1).cpu().numpy()
-    return out
+    return model_outputs(run.model, run.features, csi.amplitude[rows], phase, rssi)
 
 
 def prediction_table(record: RunModel, csi: SessionCsi, starts: np.ndarray, outputs: dict) -> pd.DataFrame:
-    """One row per window: centre times (s), first row, segment, position (m) and regions."""
+    """One row per window: centre times (s), first row, segment, position (m) and regions
+    (what the run's task trained: :func:`~lofi.train.run_model.task_outputs`)."""
     last = starts + record.length - 1
-    xy = outputs["xy"].astype(np.float64)
-    if record.task == "classify":  # the position head was never trained
-        xy = np.full_like(xy, np.nan)
+    trained = task_outputs(record, outputs)
     table = pd.DataFrame(
         {
             "t_host": (csi.t_host[starts] + csi.t_host[last]) / 2,
             "t_device": (csi.t_device[starts] + csi.t_device[last]) / 2,
             "start": starts.astype(np.int64),
             "segment": csi.segment[starts],
-            "x_m": xy[:, 0],
-            "y_m": xy[:, 1],
+            "x_m": trained["xy"][:, 0],
+            "y_m": trained["xy"][:, 1],
         }
     )
     for n in sorted(GRIDS):
-        table[f"region{n}"] = _regions(record, xy, outputs[f"region{n}"], n)
+        table[f"region{n}"] = trained[f"region{n}"]
     return table
-
-
-def _regions(record: RunModel, xy: np.ndarray, predicted: np.ndarray, n: int) -> np.ndarray:
-    """The model's regions; a regression run's come from its positions (-1: not finite)."""
-    if record.task != "regression":
-        return predicted.astype(np.int64)
-    finite = np.isfinite(xy).all(axis=1)
-    regions = np.full(len(xy), -1, dtype=np.int64)
-    if finite.any():
-        regions[finite] = region_index(xy[finite], record.region_m, n)
-    return regions
 
 
 def save_trajectory(table: pd.DataFrame, record: RunModel, path: Path, title: str) -> Path:
@@ -312,7 +330,7 @@ def run_predict(
     ``fill``: how to fill lost rows (default: as the run's data set); ``length``: the window length
     (rows) the caller expects, refused when the run's differs (default: the run's).
     """
-    loaded = load_run(run)
+    loaded = load_run(run, root)
     check_length(loaded, length)
     method = fill_method(loaded, fill)
     out = Path(out) if out else default_output(session, loaded.name, root)

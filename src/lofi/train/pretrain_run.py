@@ -23,7 +23,7 @@ from lofi.train.fitting import fit_and_test, trainer_settings
 from lofi.train.outputs import git_commit, json_ready, relative_to, run_facts
 from lofi.train.pretrain import PretrainModule
 from lofi.train.recovery_eval import mean_bursts, recovery_errors
-from lofi.train.tracking import log_run
+from lofi.train.tracking import log_run, pipeline_tags
 
 RECOVERY_FILE = "csibert_recovery.pt"
 
@@ -67,9 +67,9 @@ def pretrain(cfg: DictConfig, dm: CsiDataModule, model: CSIBert, out: Path, logg
     write_json(out / "metrics.json", json_ready(metrics))
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
-        tags = {"model": "csibert", "task": "pretrain", "split": dm.split,
-                "dataset_sha256": metrics["dataset_sha256"],
-                "git_commit": metrics["git_commit"] or "none"}  # fmt: skip
+        tags = {"model": "csibert", "task": "pretrain", "split": dm.split, "normalize": dm.normalize,
+                "seed": str(cfg.seed), "dataset_sha256": metrics["dataset_sha256"],
+                "git_commit": metrics["git_commit"] or "none"} | pipeline_tags()  # fmt: skip
         log_run(logger, cfg, metrics, out, tags)
     return metrics
 

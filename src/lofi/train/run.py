@@ -24,7 +24,8 @@ from lofi.io.tables import write_table
 from lofi.models import INPUT_VIEW, MODELS, build_model
 from lofi.train.config import TASKS, resolve_paths, validate
 from lofi.train.figures import save_error_cdf
-from lofi.train.fitting import fit_and_test
+from lofi.train.fitting import fit_and_test, is_global_zero
+from lofi.train.mlflow_model import input_example
 from lofi.train.module import LocalizationModule, predict_all, window_metrics
 from lofi.train.outputs import json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain_run import pretrain
@@ -34,7 +35,7 @@ from lofi.train.reference_protocol import ReferenceProtocol
 from lofi.train.robustness import robustness
 from lofi.train.run_folder import prepare_run_folder
 from lofi.train.run_model import write_run_model
-from lofi.train.tracking import failed_on_error, log_run
+from lofi.train.tracking import failed_on_error, log_run, pipeline_tags
 
 
 def train(cfg: DictConfig) -> dict:
@@ -83,6 +84,8 @@ def _localize(cfg: DictConfig, name: str, dm: CsiDataModule, model, filler, out:
     metrics |= protocol.summary() if protocol else {}  # paper/*: the reference code's way, labelled
     if filler is not None:
         metrics |= robustness(cfg, dm, model, filler)
+    if not is_global_zero():  # DDP: the other processes computed the same numbers; rank zero writes
+        return metrics
     _write_outputs(out, metrics, joined, dm)
     write_run_model(out, cfg, name, dm, model, metrics)  # model.pt: the tested weights, for `lofi predict`
     save_error_cdf(
@@ -90,10 +93,25 @@ def _localize(cfg: DictConfig, name: str, dm: CsiDataModule, model, filler, out:
     )
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
-        tags = {"model": name, "split": dm.split, "dataset_sha256": metrics["dataset_sha256"],
-                "git_commit": metrics["git_commit"] or "none"}  # fmt: skip
-        log_run(logger, cfg, metrics, out, tags)
+        example = input_example(dm.datasets["test"], dm.length, dm.extra)
+        log_run(logger, cfg, metrics, out, run_tags(name, dm, metrics), example)
     return metrics
+
+
+def run_tags(name: str, dm: CsiDataModule, metrics: dict) -> dict[str, str]:
+    """The MLflow tags of a localisation run: what to filter and compare runs by in the UI."""
+    tags = {
+        "model": name,
+        "normalize": dm.normalize,
+        "split": dm.split,
+        "fold": str(dm.fold),
+        "label_source": dm.label_source,
+        "seed": str(metrics.get("seed")),
+        "dataset_sha256": metrics["dataset_sha256"],
+        "settings_sha256": str(metrics.get("settings_sha256")),
+        "git_commit": metrics["git_commit"] or "none",
+    }
+    return tags | pipeline_tags()
 
 
 def check_model_config(cfg: DictConfig) -> str:

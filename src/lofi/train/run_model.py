@@ -1,5 +1,6 @@
 """A run's ``model.pt`` (:mod:`lofi.io.run_model`): written at the end of a localisation run,
-turned back into a model and its input features by ``lofi predict``.
+turned back into a model and its input features, and applied to raw CSI windows, by ``lofi predict``
+and the run's MLflow model (:mod:`lofi.train.mlflow_model`).
 
 Networks are saved with the weights they were tested with: Lightning's ``test(ckpt_path="best")``
 loads the best checkpoint's ``state_dict`` into the module and leaves it there, so the model
@@ -18,6 +19,7 @@ from torch import nn
 
 from lofi.data.datamodule import CsiDataModule
 from lofi.data.features import ChannelStats, FeatureSpec
+from lofi.data.regions import GRIDS, region_index
 from lofi.io.dataset_store import MANIFEST_FILE
 from lofi.io.json_report import JsonFileError, read_json
 from lofi.io.run_model import RunModel, RunModelError, save_run_model
@@ -147,3 +149,40 @@ def _channel_stats(name: str, values: dict[str, torch.Tensor], width: int) -> Ch
             f"stats[{name!r}] holds {mean.numel()} values, the {name} input has {int(np.prod(shape))}"
         )
     return ChannelStats(mean.numpy().reshape(shape), std.numpy().reshape(shape))
+
+
+def model_outputs(
+    model: nn.Module,
+    features: FeatureSpec,
+    amplitude: np.ndarray,
+    phase: np.ndarray | None = None,
+    rssi: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The model on raw windows: ``xy`` (windows x 2, m, float32) and ``region{n}`` (argmax of the
+    region logits). ``amplitude``, ``phase``: (windows, length, subcarriers); ``rssi``: (windows,
+    length) in dBm; made into the model's input as in training (``features``)."""
+    x = np.require(features(amplitude, phase, rssi), np.float32, ["C", "W"])
+    with torch.no_grad():
+        outputs = model(torch.from_numpy(x))
+    out = {"xy": outputs["xy"].detach().float().cpu().numpy()}
+    for n in GRIDS:
+        out[f"region{n}"] = outputs[f"logits{n}"].detach().argmax(dim=1).cpu().numpy()
+    return out
+
+
+def task_outputs(record: RunModel, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the run's task trained: ``xy`` (float64, m; NaN for a ``classify`` run, whose position
+    head never learnt) and ``region{n}`` (int64; a ``regression`` run's from its positions, -1 where
+    they are not finite)."""
+    xy = np.asarray(outputs["xy"], dtype=np.float64)
+    if record.task == "classify":
+        xy = np.full_like(xy, np.nan)
+    regions = {}
+    for n in sorted(GRIDS):
+        regions[f"region{n}"] = np.asarray(outputs[f"region{n}"]).astype(np.int64)
+        if record.task == "regression":
+            finite = np.isfinite(xy).all(axis=1)
+            regions[f"region{n}"] = np.full(len(xy), -1, dtype=np.int64)
+            if finite.any():
+                regions[f"region{n}"][finite] = region_index(xy[finite], record.region_m, n)
+    return {"xy": xy, **regions}

@@ -53,6 +53,21 @@ def artifact_location(uri: str) -> str | None:
     return (Path(uri[len(prefix) :]).resolve().parent / "mlartifacts").as_uri()
 
 
+def server_command(uri: str, host: str = "127.0.0.1", port: int = 5000) -> list[str]:
+    """The ``mlflow server`` command line serving store ``uri`` on ``host:port``: a SQLite store's
+    artifacts are read beside it (:func:`artifact_location`). :class:`ValueError` for a URI MLflow
+    has no store for."""
+    import sys
+
+    check_uri(uri)
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri]
+    artifacts = artifact_location(uri)
+    if artifacts:
+        command += ["--default-artifact-root", artifacts]
+    # one worker: a dashboard for one user starts in seconds (MLflow's default starts four)
+    return [*command, "--host", host, "--port", str(int(port)), "--workers", "1"]
+
+
 def init_store(uri: str, experiment: str = DEFAULT_EXPERIMENT) -> str:
     """Create the store (its tables) and the experiment if missing; returns the experiment id.
 
@@ -261,6 +276,19 @@ def end_interrupted_runs(uri: str, experiment: str, name: str) -> list[str]:
     return stale
 
 
+#: Environment variables the pipeline (Snakefile) sets for its jobs, and the MLflow tags they become.
+PIPELINE_TAGS = {
+    "LOFI_PIPELINE_CONFIG_SHA256": "pipeline_config_sha256",
+    "LOFI_PIPELINE_ROOT": "pipeline_root",
+}
+
+
+def pipeline_tags() -> dict[str, str]:
+    """Tags of a run started by the pipeline: the hash of its whole configuration and its root
+    (from the environment, so a config edit renames no job and reruns nothing); none by hand."""
+    return {tag: os.environ[name] for name, tag in PIPELINE_TAGS.items() if os.environ.get(name)}
+
+
 def flat_params(cfg: DictConfig) -> dict[str, str]:
     """The resolved config as ``a.b.c -> value`` strings (MLflow params; 500 characters at most)."""
     flat: dict[str, str] = {}
@@ -314,9 +342,12 @@ def _mlflow_exceptions() -> tuple[type[Exception], ...]:
     return MlflowException, SQLAlchemyError, CommandError
 
 
-def log_run(logger, cfg: DictConfig, metrics: dict, out: Path, tags: dict[str, str]) -> None:
-    """Params, tags, final metrics and the run folder's files, on the logger's MLflow run; then
-    the run is marked finished."""
+def log_run(
+    logger, cfg: DictConfig, metrics: dict, out: Path, tags: dict[str, str], model_example=None
+) -> None:
+    """Params, tags, final metrics and the run folder's files, on the logger's MLflow run; with
+    ``model_example`` (raw input windows), the run's model in MLflow's format
+    (:mod:`lofi.train.mlflow_model`); then the run is marked finished."""
     from mlflow.entities import Metric, Param, RunTag
 
     client, run_id = logger.experiment, logger.run_id
@@ -327,4 +358,17 @@ def log_run(logger, cfg: DictConfig, metrics: dict, out: Path, tags: dict[str, s
         if path.is_file() and path.suffix in (".json", ".parquet", ".yaml", ".ckpt", ".pt", ".png"):
             folder = path.parent.relative_to(out)
             client.log_artifact(run_id, str(path), artifact_path=None if folder == Path(".") else str(folder))
+    if model_example is not None:
+        _log_model(logger, out, model_example)
     client.set_terminated(run_id, "FINISHED")  # baselines never fit, so no Trainer ends their run
+
+
+def _log_model(logger, out: Path, example) -> None:
+    """The run's model in MLflow's format, logged on the logger's run (MLflow's fluent API)."""
+    import mlflow
+
+    from lofi.train.mlflow_model import log_window_model
+
+    mlflow.set_tracking_uri(logger._tracking_uri)
+    with mlflow.start_run(run_id=logger.run_id):
+        log_window_model(out, example)
