@@ -66,17 +66,22 @@ def test_the_sweeper_gets_the_configured_metric():
         optimized_value(metrics, "val/loss")
 
 
-def test_a_two_trial_search_runs_and_reports_its_best_run(tiny_dataset, tmp_path):
+def test_a_search_resumed_in_a_second_session_numbers_its_trials_on_and_reports_its_best_run(
+    tiny_dataset, tmp_path
+):
+    """Two sessions of one trial each on one stored study: trial0 and trial1 (folders and MLflow
+    names), new parameters in the second, and the best over both."""
     runs = tmp_path / "runs"
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     overrides = [f"data.dir={tiny_dataset}", f"paths.runs_dir={runs}", "trainer=smoke", "trainer.threads=1",
                  f"logger.tracking_uri={uri}", "data.train_windows_per_epoch=32",
-                 "data.batch_size=16"]  # fmt: skip
-    search = ["-m", "hparams_search=optuna", "experiment=table2_lstm", "hydra.sweeper.n_trials=2"]
+                 "data.batch_size=16", f"hydra.sweeper.storage=sqlite:///{tmp_path / 'o.db'}"]  # fmt: skip
+    search = ["-m", "hparams_search=optuna", "experiment=table2_lstm", "hydra.sweeper.n_trials=1"]
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     command = [sys.executable, "-m", "lofi.train", *search, *overrides]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
+    for _ in range(2):
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
     study = runs / "optuna" / "table2_lstm"
     trials = sorted(p.name for p in study.iterdir() if p.is_dir())
     assert trials == ["trial0", "trial1"]
