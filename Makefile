@@ -7,12 +7,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 8
+MLFLOW_PORT ?= 5000
 
 export YOLO_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full lint format bench reproduce reproduce-quick reproduce-smoke clean
+.PHONY: help install test test-full lint format bench reproduce reproduce-quick reproduce-smoke mlflow-ui screenshots clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,6 +55,12 @@ reproduce-quick: $(STAMP) ## The quick scale (about 20 min on 2 cores) to scales
 
 reproduce-smoke: $(STAMP) ## The smoke scale (a few minutes) to scales/smoke/results/
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile conf/pipeline/smoke.yaml
+
+mlflow-ui: $(STAMP) ## Serve the MLflow dashboard of mlflow.db on 127.0.0.1 (port 5000, or MLFLOW_PORT=...)
+	$(BIN)/lofi mlflow-ui --port $(MLFLOW_PORT)
+
+screenshots: $(STAMP) ## README images of the MLflow dashboard (needs Debian's chromium; not a test)
+	$(BIN)/python docs/screenshots.py
 
 clean: ## Remove caches (keeps .venv and data)
 	rm -rf .pytest_cache .ruff_cache .snakemake/log
