@@ -3,8 +3,9 @@
 Starts ``lofi mlflow-ui`` on a free port of 127.0.0.1 in PROJECT (its ``mlflow.db``), then has
 headless Chromium (Debian package ``chromium``) save:
 
-- ``docs/images/mlflow_runs.png``: the experiment's runs table, models side by side;
-- ``docs/images/mlflow_run_metrics.png``: one run's metric curves per epoch.
+- ``docs/images/mlflow_runs.png``: one seed's Table II runs compared (MLflow's compare page:
+  their settings against the test error, and the runs side by side);
+- ``docs/images/mlflow_run_metrics.png``: one run's loss and validation error per epoch.
 
     python docs/screenshots.py                       # this project's store, experiment lofi-table2
     python docs/screenshots.py --project scratch --experiment lofi-smoke --run gru-window-seed0
@@ -13,6 +14,7 @@ headless Chromium (Debian package ``chromium``) save:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -31,8 +34,10 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--hide-scrollbars", "--window-size=1600,900",
 )  # fmt: skip
+#: The per-epoch curves of the second screenshot.
+CURVES = ("train/loss", "val/loss", "val/err_mean")
 #: Milliseconds of page time Chromium gives the dashboard's scripts before the screenshot.
-PAGE_TIME_MS = 20_000
+PAGE_TIME_MS = 60_000
 
 
 def free_port() -> int:
@@ -72,12 +77,19 @@ def screenshot(url: str, out: Path) -> None:
     print(f"{out} ({out.stat().st_size // 1024} KB): {url}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def query(**values: object) -> str:
+    """A dashboard query string: each value as compact JSON, URL-quoted (MLflow's pages parse JSON)."""
+    return "&".join(
+        f"{k}={urllib.parse.quote(json.dumps(v, separators=(',', ':')), safe='')}" for k, v in values.items()
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--project", type=Path, default=Path("."), help="folder holding mlflow.db")
     parser.add_argument("--experiment", default="lofi-table2", help="experiment (default: %(default)s)")
+    parser.add_argument("--seed", default="0", help="the seed whose runs to compare (default: %(default)s)")
     parser.add_argument("--run", default="gru-global-seed0", help="run whose curves to show")
     args = parser.parse_args(argv)
     from mlflow.tracking import MlflowClient
@@ -88,16 +100,23 @@ def main(argv: list[str] | None = None) -> int:
     experiment = client.get_experiment_by_name(args.experiment)
     if experiment is None:
         raise SystemExit(f"{args.project}: no MLflow experiment {args.experiment!r} (run the pipeline first)")
-    runs = client.search_runs([experiment.experiment_id], f"attributes.run_name = '{args.run}'")
-    if not runs:
-        raise SystemExit(f"experiment {args.experiment!r} has no run named {args.run!r}")
+    runs = client.search_runs([experiment.experiment_id], "attributes.status = 'FINISHED'")
+    names = {r.info.run_id: r.info.run_name for r in runs}
+    compared = [i for i, n in names.items() if n.endswith(f"-seed{args.seed}") and "pretrain" not in n]
+    chosen = [i for i, n in names.items() if n == args.run]
+    if not compared or not chosen:
+        raise SystemExit(
+            f"experiment {args.experiment!r} has no finished run of seed {args.seed} or named {args.run}"
+        )
     port = free_port()
     process = start_dashboard(args.project, port)
     try:
-        base = f"http://127.0.0.1:{port}/#/experiments/{experiment.experiment_id}"
+        base, ids = f"http://127.0.0.1:{port}/#", [experiment.experiment_id]
         IMAGES.mkdir(exist_ok=True)
-        screenshot(f"{base}/runs", IMAGES / "mlflow_runs.png")
-        screenshot(f"{base}/runs/{runs[0].info.run_id}/model-metrics", IMAGES / "mlflow_run_metrics.png")
+        screenshot(f"{base}/compare-runs?{query(runs=compared, experiments=ids)}", IMAGES / "mlflow_runs.png")
+        curves = query(runs=chosen, metric=CURVES[1], experiments=ids, plot_metric_keys=list(CURVES))
+        metric = urllib.parse.quote(CURVES[1], safe="")
+        screenshot(f"{base}/metric/{metric}?{curves}", IMAGES / "mlflow_run_metrics.png")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
