@@ -47,7 +47,10 @@ def main(cfg: DictConfig) -> float:
             raise
         print(f"lofi.train: error: {err}", file=sys.stderr)
         sys.exit(2)
-    print(summary_line(metrics))
+    from lofi.train.fitting import is_global_zero
+
+    if is_global_zero():  # DDP: one line, rank zero's (whose files the run folder holds)
+        print(summary_line(metrics))
     return optimized_value(metrics, cfg.get("optimized_metric") or DEFAULT_METRIC)
 
 

@@ -206,7 +206,7 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}={value!r}: expected {expected}")
     _check_known_keys(plain)
     _check_monitor(plain)
-    _check_trainer(plain.get("trainer") or {})
+    _check_trainer(plain.get("trainer") or {}, str(plain.get("task")))
     _check_experiment(plain)
 
 
@@ -253,8 +253,9 @@ def _check_monitor(plain: dict) -> None:
         )
 
 
-def _check_trainer(trainer: dict) -> None:
-    """Keys Lightning's Trainer takes (``threads`` is ours); a GPU only where torch sees one."""
+def _check_trainer(trainer: dict, task: str = "multitask") -> None:
+    """Keys Lightning's Trainer takes (``threads`` is ours); a GPU only where torch sees one; a CPU
+    process count; several processes (DDP) only for the localisation tasks."""
     import pytorch_lightning as pl
     import torch
 
@@ -267,11 +268,31 @@ def _check_trainer(trainer: dict) -> None:
             f"trainer.precision={trainer['precision']} on trainer.accelerator=cpu: float16 needs a GPU "
             "(Lightning would run bf16-mixed instead of what the config records); use 32 or bf16-mixed"
         )
+    if trainer.get("accelerator") == "cpu" and trainer.get("devices") in (-1, "-1"):
+        raise ConfigError(
+            "trainer.devices=-1 on trainer.accelerator=cpu: CPU processes are counted, not found; "
+            "give their number (trainer=ddp_cpu: 2)"
+        )
+    if task == "pretrain" and _processes(trainer) != 1:
+        raise ConfigError(
+            f"trainer.devices={trainer.get('devices')!r} with task=pretrain: CSI-BERT pre-training runs in "
+            "one process (its test numbers are not gathered across DDP processes); use trainer=cpu or gpu"
+        )
     if trainer.get("accelerator") in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(
             f"trainer.accelerator={trainer['accelerator']}: this machine has no CUDA GPU that torch can use; "
             "use trainer=cpu"
         )
+
+
+def _processes(trainer: dict) -> int | None:
+    """How many processes ``trainer`` runs in all (None: one per GPU found, unknown here)."""
+    devices = trainer.get("devices", "auto")
+    if isinstance(devices, list):
+        return len(devices)
+    if isinstance(devices, int) and devices >= 1:
+        return devices * int(trainer.get("num_nodes", 1) or 1)
+    return None if trainer.get("accelerator") != "cpu" else 1
 
 
 def resolve_paths(cfg: DictConfig) -> None:

@@ -49,6 +49,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             raise (OSError(err.errno, message) if err.errno else OSError(message)) from err
 
 
+def is_global_zero() -> bool:
+    """Whether this process is rank zero of a DDP run, or the only process: the one that writes the
+    run folder and logs to MLflow (the others evaluated their share of the windows and stop there)."""
+    from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def trainer_settings(cfg: DictConfig) -> dict:
     """``cfg.trainer`` as ``pl.Trainer`` keyword arguments (``threads`` is ours: torch's thread count)."""
     return {k: v for k, v in OmegaConf.to_container(cfg.trainer).items() if k != "threads"}
@@ -84,6 +92,10 @@ def fit_and_test(
         default_root_dir=out,
         enable_model_summary=False,
     )
+    if runner.num_devices * runner.num_nodes > 1:
+        # Lightning's DDP launch sets torch's threads to cores / processes unless OMP_NUM_THREADS is
+        # set; keep trainer.threads (set before this), which the other processes inherit too.
+        os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
     try:
         runner.fit(module, datamodule=dm)
     except SystemExit:  # Lightning turns Ctrl-C into a shutdown and exit(1)

@@ -3,6 +3,14 @@
 Metric names follow ``<split>/<name>``: ``train/loss``, ``val/loss``, ``val/err_mean``,
 ``test/err_mean``, ``test/acc6`` ... Test predictions are kept (``test_outputs``) so the
 caller can write ``predictions.parquet``.
+
+Under DDP (``trainer=ddp``, ``trainer=ddp_cpu``) each process sees its share of the validation
+and test windows (Lightning's ``DistributedSampler``, which repeats a few windows so that every
+process gets as many). At the end of an epoch the processes exchange their windows' outputs
+(:func:`gather_windows`): every process then holds every window exactly once, in the data set's
+order, and computes the same metrics as one process would; ``test_outputs`` holds every test
+window. The losses are synchronised too (window-weighted mean over all processes), so early
+stopping and the checkpoint watch the same numbers in every process.
 """
 
 from __future__ import annotations
@@ -57,7 +65,10 @@ class LocalizationModule(pl.LightningModule):
 
     def _evaluate_step(self, batch: dict, split: str) -> None:
         outputs, loss = self.model_step(batch)
-        self.log(f"{split}/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["xy"]))
+        # sync_dist: under DDP the mean over every process's windows (a no-op in one process)
+        self.log(
+            f"{split}/loss", loss, on_step=False, on_epoch=True, batch_size=len(batch["xy"]), sync_dist=True
+        )
         self._collected[split].append(collect(batch, outputs))
 
     def on_validation_epoch_end(self) -> None:
@@ -69,16 +80,69 @@ class LocalizationModule(pl.LightningModule):
     def _log_epoch(self, split: str) -> dict[str, np.ndarray]:
         parts = self._collected[split]
         self._collected[split] = []
-        if not parts:
+        joined = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+        if _distributed(self):  # every process's windows, each once (all processes take part)
+            joined = gather_windows(joined, self.all_gather, self.device)
+        if not joined:
             return {}
-        joined = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         for name, value in window_metrics(joined).items():
             if np.isfinite(value):
-                self.log(f"{split}/{name}", value)
+                # The same value in every process (they gathered the same windows): "max" keeps it
+                # exactly; sync_dist only so that Lightning knows it is the whole split's number.
+                self.log(f"{split}/{name}", value, sync_dist=True, reduce_fx="max")
         return joined
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+
+
+def _distributed(module: pl.LightningModule) -> bool:
+    """Whether ``module`` runs in a Trainer with more than one process (DDP)."""
+    trainer = module._trainer  # None outside a Trainer (``module.trainer`` would raise)
+    return trainer is not None and trainer.world_size > 1
+
+
+#: The keys that name a window (unique within a split): the session and the window's first row.
+WINDOW_KEYS = ("session", "start")
+
+
+def gather_windows(
+    local: dict[str, np.ndarray],
+    all_gather: Callable[[object], object],
+    device: torch.device | str = "cpu",
+) -> dict[str, np.ndarray]:
+    """Every process's windows (:func:`collect` arrays, joined), each window once, in sampler order.
+
+    ``all_gather`` is the LightningModule's (every process calls this function, or all wait);
+    ``device``: where the exchanged tensors live (the module's: a GPU under NCCL).
+    Lightning's ``DistributedSampler`` (no shuffling) gives process ``r`` of ``W`` the windows
+    ``r, r + W, r + 2W, ...`` of the split, with the first windows repeated at the end so that
+    every process has as many: taking the gathered windows in that interleaved order and keeping
+    the first of each (``WINDOW_KEYS``) gives the split's windows once, in the data set's order.
+    Arrays are padded to the longest process's before the exchange and cut back after.
+    """
+    count = torch.tensor([len(next(iter(local.values()))) if local else 0], device=device)
+    counts = all_gather(count).reshape(-1).cpu().numpy()
+    if not counts.any():
+        return {}
+    if not counts.all():  # every process sees this (same counts): all raise, none waits
+        raise RuntimeError(
+            f"DDP: some processes evaluated no windows (windows per process: {counts.tolist()})"
+        )
+    longest = int(counts.max())
+    padded = {}
+    for key in sorted(local):  # the same order in every process
+        values = torch.from_numpy(np.ascontiguousarray(local[key]))
+        pad = torch.zeros((longest - len(values), *values.shape[1:]), dtype=values.dtype)
+        padded[key] = torch.cat([values, pad]).to(device)
+    gathered = {k: v.cpu().numpy() for k, v in all_gather(padded).items()}  # (processes, longest, ...)
+    held = np.arange(longest)[None, :] < counts[:, None]  # (processes, longest)
+    # position k of every process, then k + 1: the sampler's order
+    joined = {k: np.swapaxes(v, 0, 1)[held.T] for k, v in gathered.items()}
+    names = np.stack([joined[k].astype(np.int64) for k in WINDOW_KEYS], axis=1)
+    _, first = np.unique(names, axis=0, return_index=True)
+    keep = np.sort(first)  # the first time each window came: sampler order, padding dropped
+    return {k: joined[k][keep] for k in local}
 
 
 def collect(batch: dict, outputs: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
