@@ -8,12 +8,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 8
 MLFLOW_PORT ?= 5000
+ROOT   ?= .
+DVC    := $(BIN)/dvc
+export DVC_NO_ANALYTICS := 1
+# What DVC versions under $(ROOT) (those that exist): raw sessions, data sets, the trained person
+# detector, each run's model.pt (its best checkpoint's weights) and CSI-BERT's csibert_recovery.pt
+DVC_TRACKED = $(wildcard $(ROOT)/data/raw $(ROOT)/data/processed $(ROOT)/data/detector \
+                         $(ROOT)/results/runs/*/model.pt $(ROOT)/results/runs/*/csibert_recovery.pt)
 
 export YOLO_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-full lint format bench reproduce reproduce-quick reproduce-smoke mlflow-ui screenshots clean
+.PHONY: help install test test-full lint format bench reproduce reproduce-quick reproduce-smoke mlflow-ui screenshots data-push data-pull clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -61,6 +68,14 @@ mlflow-ui: $(STAMP) ## Serve the MLflow dashboard of mlflow.db on 127.0.0.1 (por
 
 screenshots: $(STAMP) ## README images of the MLflow dashboard (needs Debian's chromium; not a test)
 	$(BIN)/python docs/screenshots.py
+
+data-push: $(STAMP) ## Version ROOT's data and models with DVC (default ROOT=.) and push them to the remote
+	$(DVC) add $(DVC_TRACKED)
+	$(DVC) push
+	@echo "now commit the pointers: git add $(addsuffix .dvc,$(DVC_TRACKED)) && git commit"
+
+data-pull: $(STAMP) ## Fetch ROOT's versioned data and models (PULL_FLAGS=--force replaces local edits)
+	$(DVC) pull $(PULL_FLAGS) -R $(wildcard $(ROOT)/data $(ROOT)/results/runs)
 
 clean: ## Remove caches (keeps .venv and data)
 	rm -rf .pytest_cache .ruff_cache .snakemake/log

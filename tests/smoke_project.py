@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The files a scratch project needs to run the pipeline.
-PROJECT_FILES = ("Snakefile", "conf", "workflow")
+PROJECT_FILES = ("Snakefile", "conf", "workflow", "profiles")
 SMOKE_CONFIG = "conf/pipeline/smoke.yaml"
 #: The smoke scale's own root inside the project (data/ and results/ below it).
 SMOKE_ROOT = Path("scales") / "smoke"

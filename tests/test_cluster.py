@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from tests.smoke_project import SMOKE_CONFIG, scratch_copy, snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE = "workflow/profiles/slurm"
+PROFILE = "profiles/slurm"
 #: What the SLURM executor would call on a cluster (stand-ins here that record the call and fail).
 SLURM_COMMANDS = ("sbatch", "srun", "squeue", "sacct", "sinfo", "scontrol", "scancel", "sacctmgr", "sshare")
 #: Those that submit, start or cancel jobs: a dry run never calls them.
@@ -49,7 +49,7 @@ def job_resources(stdout: str, rule: str) -> list[dict[str, str]]:
 
 
 def test_the_slurm_profile_plans_the_smoke_pipeline_without_calling_slurm(tmp_path, monkeypatch):
-    """`snakemake -n --profile workflow/profiles/slurm --configfile conf/pipeline/smoke.yaml` exits 0
+    """`snakemake -n --profile profiles/slurm --configfile conf/pipeline/smoke.yaml` exits 0
     and plans every job with its SLURM resources; with train.trainer: gpu the training jobs ask
     for a GPU and for train.threads CPUs."""
     (tmp_path / "project").mkdir()

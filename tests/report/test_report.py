@@ -182,7 +182,8 @@ def test_the_report_prints_seed_means_the_truth_gap_and_writes_every_output(lofi
     assert (out / "table2.md").read_text() == printed[: printed.index("wrote: ")]
 
     document = json.loads((out / "table2.json").read_text())
-    by_name = {(r["name"], r["normalize"]): r for r in document["rows"]}
+    assert list(document["rows"]) == pd.read_csv(out / "table2.csv")["label"].tolist()  # keyed by label
+    by_name = {(r["name"], r["normalize"]): r for r in document["rows"].values()}
     gru = by_name[("gru", "window")]
     errs = _seed_numbers(runs, "gru", "window", "labels", "test/err_mean")
     assert gru["err_mean"] == pytest.approx(errs.mean()) and gru["err_sd"] == pytest.approx(errs.std(ddof=1))
@@ -190,9 +191,28 @@ def test_the_report_prints_seed_means_the_truth_gap_and_writes_every_output(lofi
     assert by_name[("mean", "window")]["err_sd"] is None and by_name[("mean", "window")]["paper_err"] is None
     assert document["labels_cost"][0]["cost_m"] == pytest.approx(labels - truth)
     assert document["header"]["datasets"] == {"d" * 64: 17}
+    _check_plot_data(out, document)
     csv = pd.read_csv(out / "table2.csv")
     assert len(csv) == 7 and csv.loc[csv["name"] == "gru", "err_mean"].iloc[0] == pytest.approx(
         errs.mean(), abs=1e-5
+    )
+
+
+def _check_plot_data(out, document) -> None:
+    """plots/*.csv: the error CDF of every row with predictions (vs labels and truth, 101 shares each,
+    rising), and the best row's error map cells (dvc plots reads both)."""
+    from lofi.report.figures import CDF_SHARES
+
+    cdf = pd.read_csv(out / "plots" / "error_cdf.csv")
+    assert list(cdf.columns) == ["series", "row", "versus", "share", "error_m"]
+    assert set(cdf["row"]) <= set(document["rows"]) and set(cdf["versus"]) == {"labels", "truth"}
+    for _, curve in cdf.groupby("series"):
+        assert np.allclose(curve["share"], CDF_SHARES) and curve["error_m"].is_monotonic_increasing
+    cells = pd.read_csv(out / "plots" / "error_by_position.csv")
+    assert list(cells.columns) == ["x_m", "y_m", "error_m", "windows", "versus", "row"]
+    assert cells["row"].nunique() == 1 and cells["row"].iloc[0] in document["rows"]
+    assert (
+        (cells["windows"] > 0).all() and (cells["error_m"] >= 0).all() and set(cells["versus"]) == {"truth"}
     )
 
 
@@ -211,7 +231,9 @@ def test_without_truth_the_truth_columns_vanish(lofi, tmp_path):
     assert "truth: not known to any run" in printed and "What vision labels cost" not in printed
     assert "5 of 6 rows have fewer than 100" in printed  # the 40-window rows still say so
     document = json.loads((out / "table2.json").read_text())
-    assert all(row["err_true_mean"] is None and row["err_true_sd"] is None for row in document["rows"])
+    assert all(
+        row["err_true_mean"] is None and row["err_true_sd"] is None for row in document["rows"].values()
+    )
     assert (out / "figures" / "error_by_position.png").read_bytes()[:8] == PNG
 
 

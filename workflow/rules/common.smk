@@ -12,11 +12,16 @@ from lofi.stages.scenes import scene_path
 #: quick run never touches the default's data or committed results.
 ROOT = config["root"]
 #: Every MLflow run of this configuration is tagged with its hash and root (lofi.train.tracking
-#: PIPELINE_TAGS). Passed in the environment, not as params: editing the config reruns no job.
+#: PIPELINE_TAGS): set in the jobs' environment, not as params, so editing the config reruns no job.
 os.environ["LOFI_PIPELINE_CONFIG_SHA256"] = hashlib.sha256(
     json.dumps(config, sort_keys=True, default=str).encode()
 ).hexdigest()[:16]
 os.environ["LOFI_PIPELINE_ROOT"] = ROOT
+
+
+envvars:
+    "LOFI_PIPELINE_CONFIG_SHA256",
+    "LOFI_PIPELINE_ROOT",
 
 
 def at_root(path):

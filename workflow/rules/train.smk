@@ -88,6 +88,8 @@ rule report:
             caption="../report/error_by_position.rst",
             category="Table II",
         ),
+        cdf_data=f"{RESULTS}/plots/error_cdf.csv",  # dvc plots (dvc.yaml)
+        map_data=f"{RESULTS}/plots/error_by_position.csv",
     params:
         runs=runs_folder,
         names=" ".join(sorted(TRAIN_RUNS)),

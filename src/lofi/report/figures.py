@@ -5,6 +5,9 @@
 * :func:`save_trajectory`: x and y (m) over one stretch of consecutive test windows of one session
   (the longest): truth, vision label and each model's prediction.
 * :func:`save_error_by_position`: one model's mean error (m) in 0.3 m cells over the floor region.
+
+The data behind the CDF and the error map, as tables (:func:`error_cdf_table`, :func:`error_cells`),
+is what ``lofi report`` also writes as CSV for ``dvc plots`` (``results/plots/``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from lofi.io.figures import save_png
 
 #: Side (m) of a cell of the error map.
 CELL_M = 0.3
+#: Shares of test windows at which :func:`error_cdf_table` gives the error: the CDF in 1 % steps.
+CDF_SHARES = np.linspace(0.0, 1.0, 101)
+#: The targets a prediction is measured against: column suffix -> name in the plot data.
+TARGETS = {"label": "labels", "true": "truth"}
 
 
 def _pyplot():
@@ -45,7 +52,7 @@ def save_error_cdf(curves: dict[str, pd.DataFrame], path: str | Path) -> Path:
     for i, (label, table) in enumerate(curves.items()):
         colour = colours(i % colours.N)
         for target, style, suffix in (("label", "-", ""), ("true", "--", " vs truth")):
-            finite = np.sort(errors(table, target)[np.isfinite(errors(table, target))])
+            finite = _finite_errors(table, target)
             if len(finite):
                 share = np.arange(1, len(finite) + 1) / len(finite)
                 ax.step(finite, share, style, where="post", color=colour, label=f"{label}{suffix}")
@@ -57,6 +64,31 @@ def save_error_cdf(curves: dict[str, pd.DataFrame], path: str | Path) -> Path:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("Test error CDF, seeds pooled (solid: vs vision labels, dashed: vs truth)", fontsize=9)
     return save_png(fig, path)
+
+
+def _finite_errors(table: pd.DataFrame, target: str) -> np.ndarray:
+    """The known test errors (m) of ``table`` against ``target``, sorted."""
+    values = errors(table, target)
+    return np.sort(values[np.isfinite(values)])
+
+
+def error_cdf_table(curves: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The CDFs of :func:`save_error_cdf` as data: per curve (``label`` -> pooled predictions) and
+    target (``labels``, ``truth`` where known), the test error ``error_m`` (m) that a ``share`` of
+    the windows do not exceed, at the shares :data:`CDF_SHARES` (the empirical CDF's own steps:
+    ``inverted_cdf`` quantiles). ``series`` names the curve as the figure's legend does."""
+    records = []
+    for label, table in curves.items():
+        for target, versus in TARGETS.items():
+            finite = _finite_errors(table, target)
+            if len(finite):
+                quantiles = np.quantile(finite, CDF_SHARES, method="inverted_cdf")
+                series = label if target == "label" else f"{label} vs truth"
+                records += [
+                    {"series": series, "row": label, "versus": versus, "share": share, "error_m": error}
+                    for share, error in zip(CDF_SHARES, quantiles, strict=True)
+                ]
+    return pd.DataFrame(records, columns=["series", "row", "versus", "share", "error_m"])
 
 
 def longest_stretch(table: pd.DataFrame, stride: float) -> pd.DataFrame:
@@ -103,15 +135,16 @@ def save_trajectory(
     return save_png(fig, path)
 
 
-def save_error_by_position(
-    table: pd.DataFrame, region_m: tuple[float, float] | None, title: str, path: str | Path
-) -> Path:
-    """Mean test error (m) of the windows of ``table`` in :data:`CELL_M` cells over the floor, as ``path``.
+def error_cells(
+    table: pd.DataFrame, region_m: tuple[float, float] | None
+) -> tuple[str, list[np.ndarray], np.ndarray, np.ndarray]:
+    """Mean test error (m) of the windows of ``table`` in :data:`CELL_M` cells over the floor.
 
     Against the truth, placed at the true position, where the truth is known; else against the
     labels, at the label. The region is ``region_m`` (w, d from the origin), else the labels' extent.
+    Returns the target (``true`` or ``label``), the cell edges in x and y, the mean error per cell
+    (NaN where no window) and the windows per cell, both indexed ``[x cell, y cell]``.
     """
-    plt = _pyplot()
     target = "true" if np.isfinite(table[["x_true", "y_true"]].to_numpy(dtype=float)).all() else "label"
     x, y = (table[f"{axis}_{target}"].to_numpy(dtype=float) for axis in ("x", "y"))
     (x0, x1), (y0, y1) = _extent(table, region_m)
@@ -123,6 +156,31 @@ def save_error_by_position(
     total, _, _ = np.histogram2d(x, y, bins, weights=np.nan_to_num(errors(table, target)))
     count, _, _ = np.histogram2d(x, y, bins, weights=np.isfinite(errors(table, target)).astype(float))
     mean = np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
+    return target, bins, mean, count
+
+
+def error_cells_table(table: pd.DataFrame, region_m: tuple[float, float] | None) -> pd.DataFrame:
+    """:func:`error_cells` as data: one record per cell with windows, its centre ``x_m``, ``y_m``
+    (m), ``error_m`` (mean test error, m), ``windows`` and ``versus`` (``truth`` or ``labels``)."""
+    target, bins, mean, count = error_cells(table, region_m)
+    centres = [(edges[:-1] + edges[1:]) / 2 for edges in bins]
+    i, j = np.nonzero(count > 0)
+    return pd.DataFrame(
+        {
+            "x_m": centres[0][i],
+            "y_m": centres[1][j],
+            "error_m": mean[i, j],
+            "windows": count[i, j].astype(int),
+        }
+    ).assign(versus=TARGETS[target])
+
+
+def save_error_by_position(
+    table: pd.DataFrame, region_m: tuple[float, float] | None, title: str, path: str | Path
+) -> Path:
+    """The mean test error of :func:`error_cells` over the floor, as ``path``."""
+    plt = _pyplot()
+    target, bins, mean, _ = error_cells(table, region_m)
     fig, ax = plt.subplots(figsize=(4.2, 6.5), dpi=110)
     image = ax.pcolormesh(bins[0], bins[1], mean.T, cmap="viridis", shading="flat")
     versus = "truth, at the true position" if target == "true" else "vision labels, at the label"

@@ -10,10 +10,14 @@ records besides (:mod:`lofi.report.facts`) and writes, under the output folder:
   training time, epochs, test windows, the reference protocol's error and the paper's), what
   the vision labels cost (labels-trained minus truth-trained error against the truth), the runs
   not averaged, and links to every figure;
-* ``table2.csv`` and ``table2.json``: the same numbers, one record per row (JSON: NaN as null);
+* ``table2.csv`` and ``table2.json``: the same numbers, one record per row (JSON: NaN as null).
+  The JSON's ``rows`` maps each row's label to its record, so that ``dvc metrics show`` and
+  ``dvc metrics diff`` (``dvc.yaml``: ``metrics``) read every number as ``rows.<label>.<field>``;
 * ``figures/``: ``error_cdf.png``, ``trajectory.png``, ``error_by_position.png``, ``table2.png``
   (:mod:`lofi.report.figures`, :mod:`lofi.report.table2_figure`). The label-quality figures
-  (``label_error_map.png``, ``detectors_panel.png``) are linked where they exist, never redrawn.
+  (``label_error_map.png``, ``detectors_panel.png``) are linked where they exist, never redrawn;
+* ``plots/error_cdf.csv`` and ``plots/error_by_position.csv``: the data of the error CDF and of the
+  error map, for ``dvc plots show`` / ``dvc plots diff`` (``dvc.yaml``: ``plots``).
 
 Columns against the truth are left out where no run knows it (recorded data).
 """
@@ -65,17 +69,19 @@ def write_report(runs_dir: str | Path, out_dir: str | Path, only: Collection[str
             f"(e.g. {failed['run']}: {failed['failure']}); nothing to report"
         )
     _name_rows(rows, runs_dir)
-    figures = draw_figures(runs, rows, out / "figures")
+    figures = draw_figures(runs, rows, out / "figures", out / "plots")
     header, costs = report_header(runs, runs_dir), labels_cost(rows)
     failed = runs[runs["failure"] != ""]
     failed = failed.assign(run=[_relative(run, runs_dir) for run in failed["run"]])
     text = report_markdown(header, rows, costs, failed, figures.links(out), figures.notes)
     _write_text(out / "table2.md", text)
     _write_text(out / "table2.csv", _csv(rows))
-    document = {"header": header, "rows": [_record(row) for row in rows], "labels_cost": costs}
+    document = {"header": header, "rows": {row["label"]: _record(row, labelled=False) for row in rows}}
+    document["labels_cost"] = costs
     document |= {"not_averaged": _not_averaged(failed), "figures": figures.links(out), "notes": figures.notes}
     write_json(out / "table2.json", json_safe(document))
-    return Report(text, [*figures.written, *(out / f"table2.{ext}" for ext in ("md", "csv", "json"))])
+    tables = [out / f"table2.{ext}" for ext in ("md", "csv", "json")]
+    return Report(text, [*figures.written, *figures.data, *tables])
 
 
 def _name_rows(rows: list[dict], runs_dir: str | Path) -> None:
@@ -92,6 +98,10 @@ def _name_rows(rows: list[dict], runs_dir: str | Path) -> None:
     labels = [row["label"] for row in rows]
     for row in rows:
         row["label"] += f" [{row['settings'][:8]}]" if labels.count(row["label"]) > 1 else ""
+    seen: dict[str, int] = {}
+    for row in rows:  # labels key table2.json's rows: never two alike
+        seen[row["label"]] = seen.get(row["label"], 0) + 1
+        row["label"] += f" #{seen[row['label']]}" if seen[row["label"]] > 1 else ""
 
 
 def _with(name: str, parts: list[str]) -> str:
@@ -303,10 +313,12 @@ def _not_averaged(failed: pd.DataFrame) -> list[dict]:
     return [{"run": run, "reason": why} for run, why in zip(failed["run"], failed["failure"], strict=True)]
 
 
-def _record(row: dict) -> dict:
-    """A row as its JSON object: its label first, then every field but the pairing hash and the
-    folders as given (``runs`` holds them relative to the runs folder)."""
-    return {"label": row["label"]} | {k: v for k, v in row.items() if k not in ("pair", "folders")}
+def _record(row: dict, labelled: bool = True) -> dict:
+    """A row as its record: its label first (``labelled``; table2.json keys the record by it
+    instead), then every field but the pairing hash and the folders as given (``runs`` holds them
+    relative to the runs folder)."""
+    fields = {k: v for k, v in row.items() if k not in ("pair", "folders", "label")}
+    return {"label": row["label"]} | fields if labelled else fields
 
 
 def _csv(rows: list[dict]) -> str:

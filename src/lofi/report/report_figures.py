@@ -8,6 +8,10 @@
 * ``table2.png``: :func:`lofi.report.table2_figure.save_table2_figure` of the labels-trained runs.
 
 The label-quality stage's figures in the same folder are linked where they exist, never redrawn.
+
+The data of two figures goes beside them as CSV, for ``dvc plots`` (``dvc.yaml``) to draw and to
+compare across commits: ``plots/error_cdf.csv`` (:func:`lofi.report.figures.error_cdf_table`) and
+``plots/error_by_position.csv`` (:func:`lofi.report.figures.error_cells_table`).
 """
 
 from __future__ import annotations
@@ -17,8 +21,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from lofi.io.atomic import atomic_open
 from lofi.report.facts import read_predictions
-from lofi.report.figures import longest_stretch, save_error_by_position, save_error_cdf, save_trajectory
+from lofi.report.figures import (
+    error_cdf_table,
+    error_cells_table,
+    longest_stretch,
+    save_error_by_position,
+    save_error_cdf,
+    save_trajectory,
+)
 from lofi.report.table2_figure import save_table2_figure
 
 #: Figures another stage (label quality) draws into the same folder: linked, never redrawn.
@@ -41,6 +53,8 @@ class Figures:
     written: list[Path] = field(default_factory=list)
     linked: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The plot data written as CSV (``plots/*.csv``).
+    data: list[Path] = field(default_factory=list)
 
     def links(self, out_dir: Path) -> list[dict]:
         """``{"path", "caption"}`` of every figure, the path relative to ``out_dir``."""
@@ -49,8 +63,9 @@ class Figures:
                 for p in (*self.written, *self.linked)]  # fmt: skip
 
 
-def draw_figures(runs: pd.DataFrame, rows: list[dict], folder: Path) -> Figures:
-    """Draw the figures of ``rows`` (:func:`lofi.report.summary.report_rows`, labelled) into ``folder``."""
+def draw_figures(runs: pd.DataFrame, rows: list[dict], folder: Path, plots: Path | None = None) -> Figures:
+    """Draw the figures of ``rows`` (:func:`lofi.report.summary.report_rows`, labelled) into ``folder``
+    and, given ``plots``, write the CDF's and the error map's data there as CSV."""
     figures = Figures()
     seeds = {i: found for i, row in enumerate(rows) if (found := _seed_predictions(row))}
     missing = [run for row in rows for run, folder in zip(row["runs"], row["folders"], strict=True)
@@ -63,6 +78,12 @@ def draw_figures(runs: pd.DataFrame, rows: list[dict], folder: Path) -> Figures:
         best = _best(rows, seeds)
         figures.written += _trajectory(rows, seeds, best, folder)
         figures.written.append(_error_by_position(rows[best], pooled[rows[best]["label"]], folder))
+        if plots is not None:
+            cells = error_cells_table(pooled[rows[best]["label"]], rows[best]["region_m"])
+            figures.data.append(_write_csv(error_cdf_table(pooled), plots / "error_cdf.csv"))
+            figures.data.append(
+                _write_csv(cells.assign(row=rows[best]["label"]), plots / "error_by_position.csv")
+            )
     else:
         figures.notes.append(
             "no run has a predictions.parquet: error CDF, trajectory and error map not drawn"
@@ -117,3 +138,10 @@ def _bar_chart(runs: pd.DataFrame, folder: Path, figures: Figures) -> None:
         figures.notes.append(f"table2.png not drawn: {err}")
         return
     figures.written.append(path)
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """``table`` as CSV at ``path`` (atomically, 6 significant digits); returns ``path``."""
+    with atomic_open(path, "w") as handle:
+        table.to_csv(handle, index=False, float_format="%.6g")
+    return path
