@@ -40,13 +40,11 @@ def _commit_schema_stamp() -> None:
     manager._set_alembic_revision = set_alembic_revision
 
 
-_commit_schema_stamp()
-
-
 class ResumingOptunaSweeper(OptunaSweeper):
     """:class:`OptunaSweeper` whose job numbers continue a stored study's trial numbers."""
 
     def sweep(self, arguments: list[str]) -> None:
+        _commit_schema_stamp()
         stored = stored_trials(self.sweeper.storage, self.sweeper.study_name)
         self.sweeper.job_idx = stored
         if stored:

@@ -17,7 +17,9 @@ from lofi import __version__
 from lofi.cli.ingest import add_ingest_commands
 from lofi.cli.labels import add_label_commands
 from lofi.cli.predict import add_predict_command
+from lofi.cli.record import add_record_command
 from lofi.cli.sessions import add_session_commands
+from lofi.cli.track import add_track_command
 from lofi.cli.train import add_train_commands
 from lofi.stages.paths import ProjectPath
 
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_commands(sub)
     add_train_commands(sub)
     add_predict_command(sub)
+    add_record_command(sub)
+    add_track_command(sub)
     return parser
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 from torch import nn
 
 from lofi.csi.choices import FILL_METHODS
-from lofi.csi.complete import CompletionOptions
+from lofi.csi.complete import CompletedCsi, CompletionOptions
 from lofi.data.features import FeatureSpec
 from lofi.data.regions import GRIDS, grid_shape
 from lofi.data.windows import run_ids, valid_window_starts
@@ -185,8 +185,13 @@ def fill_method(run: LoadedRun, fill: str | None) -> str:
 def read_session_csi(session: str | Path, fill: str) -> tuple[SessionCsi, dict]:
     """The session's completed CSI (``lofi csi``'s completion with ``fill``) and its report."""
     completed, report = complete_session_csi(session, CompletionOptions(fill=fill))
+    return session_csi(completed), report
+
+
+def session_csi(completed: CompletedCsi) -> SessionCsi:
+    """The arrays predict reads of completed CSI (``lofi csi``'s completion)."""
     table = completed.table
-    csi = SessionCsi(
+    return SessionCsi(
         amplitude=np.require(completed.amplitude, np.float32, ["C"]),
         phase=np.require(completed.phase, np.float32, ["C"]),
         rssi=table["rssi"].to_numpy(np.float32),
@@ -194,7 +199,6 @@ def read_session_csi(session: str | Path, fill: str) -> tuple[SessionCsi, dict]:
         t_device=table["t_device"].to_numpy(np.float64),
         segment=table["segment"].to_numpy(np.int64),
     )
-    return csi, report
 
 
 def window_starts(csi: SessionCsi, record: RunModel, where: str) -> np.ndarray:

@@ -25,7 +25,6 @@ from lofi.models import INPUT_VIEW, MODELS, build_model
 from lofi.train.config import TASKS, resolve_paths, validate
 from lofi.train.figures import save_error_cdf
 from lofi.train.fitting import fit_and_test, is_global_zero
-from lofi.train.mlflow_model import input_example
 from lofi.train.module import LocalizationModule, predict_all, window_metrics
 from lofi.train.outputs import json_ready, mlflow_logger, run_facts
 from lofi.train.pretrain_run import pretrain
@@ -93,6 +92,8 @@ def _localize(cfg: DictConfig, name: str, dm: CsiDataModule, model, filler, out:
     )
     OmegaConf.save(cfg, out / "config.yaml", resolve=True)
     if logger:
+        from lofi.train.mlflow_model import input_example  # imports MLflow's pyfunc: only when logging
+
         example = input_example(dm.datasets["test"], dm.length, dm.extra)
         log_run(logger, cfg, metrics, out, run_tags(name, dm, metrics), example)
     return metrics
