@@ -6,7 +6,9 @@ junk, but its ONNX export must give the same junk as its PyTorch checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import pickle
 import socket
@@ -78,6 +80,7 @@ class TinyModel:
     report: dict
     network_attempts: list[str]
     root: Path
+    printed: str = ""
 
     def images(self) -> list[np.ndarray]:
         return [cv2.imread(str(p)) for p in sorted((self.root / "dataset" / "images").rglob("*.jpg"))]
@@ -92,9 +95,16 @@ def tiny(tmp_path_factory) -> TinyModel:
         mp.chdir(root)
         data = tiny_dataset(root / "dataset")
         onnx = root / "models" / "tiny.onnx"
-        report = train_on_dataset(data, onnx, TrainSettings(epochs=1, imgsz=64, batch=4), name=RUN)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            report = train_on_dataset(data, onnx, TrainSettings(epochs=1, imgsz=64, batch=4), name=RUN)
     checkpoint = ultralytics_home() / "runs" / RUN / "weights" / "best.pt"
-    return TinyModel(onnx, checkpoint, report, attempts, root)
+    return TinyModel(onnx, checkpoint, report, attempts, root, printed.getvalue())
+
+
+def test_training_prints_one_line_per_epoch(tiny):
+    lines = [line for line in tiny.printed.splitlines() if line.startswith("detector epoch ")]
+    assert len(lines) == 1 and lines[0].startswith("detector epoch 1/1 (") and "mAP50" in lines[0]
 
 
 def test_training_and_export_run_offline(tiny):

@@ -54,6 +54,7 @@ def train_yolo(data: Path, settings: TrainSettings, name: str = "person") -> Tra
 
     start = time.perf_counter()
     model = YOLO(MODEL_CONFIG)
+    model.add_callback("on_fit_epoch_end", _epoch_line(settings.epochs, start))
     model.train(
         data=str(data),
         epochs=settings.epochs,
@@ -79,6 +80,25 @@ def train_yolo(data: Path, settings: TrainSettings, name: str = "person") -> Tra
         k.replace("metrics/", ""): float(v) for k, v in model.trainer.metrics.items() if "metrics/" in k
     }
     return TrainedYolo(best, metrics, seconds)
+
+
+def _epoch_line(epochs: int, start: float):
+    """An ultralytics callback printing one line per epoch (its own output is off: verbose=False):
+    epoch, elapsed minutes, validation box loss and mAP50 / mAP50-95."""
+
+    def epoch_end(trainer) -> None:
+        if trainer.epoch >= epochs:  # ultralytics calls it once more for the final validation
+            return
+        metrics = {k: float(v) for k, v in (getattr(trainer, "metrics", None) or {}).items()}
+        print(
+            f"detector epoch {trainer.epoch + 1}/{epochs} ({(time.perf_counter() - start) / 60:.1f} min): "
+            f"val box loss {metrics.get('val/box_loss', float('nan')):.3f}, "
+            f"mAP50 {metrics.get('metrics/mAP50(B)', float('nan')):.3f}, "
+            f"mAP50-95 {metrics.get('metrics/mAP50-95(B)', float('nan')):.3f}",
+            flush=True,
+        )
+
+    return epoch_end
 
 
 @dataclass(frozen=True)
