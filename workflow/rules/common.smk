@@ -74,6 +74,46 @@ DETTRAIN = {
     for s in config["detector_training"]["subjects"]
     for v in config["detector_training"]["views"]
 }
+#: Surveyed-point sessions of the data set (source: recorded): labelled at their position_m.
+POINTS = {}
+#: source: recorded: every session folder already in the raw folder (lofi record, or copied in);
+#: nothing is simulated, there is no truth, no detector training and no label-quality study.
+RECORDED = config["source"] == "recorded"
+
+
+def recorded_sessions(raw):
+    """``(walks, points)`` of the recorded sessions in ``raw``: a session with video.mp4 is labelled
+    from video, one without from its session.yaml ``position_m``."""
+    import yaml
+
+    walks, points = {}, {}
+    for meta in sorted(Path(raw).glob("*/session.yaml")):
+        folder = meta.parent
+        if (folder / "video.mp4").is_file():
+            walks[folder.name] = None
+        elif "position_m" in (yaml.safe_load(meta.read_text()) or {}):
+            points[folder.name] = None
+        else:
+            raise ValueError(f"{folder}: a recorded session needs video.mp4 (vision labels) or position_m "
+                             "in session.yaml (a surveyed point)")
+    if not walks and not points:
+        raise ValueError(f"source: recorded, but {raw} holds no session folder (session.yaml): "
+                         "record one with `lofi record`")
+    return walks, points
+
+
+if RECORDED:
+    WALKS, POINTS = recorded_sessions(RAW)
+    SURVEYS, DETTRAIN = {}, {}
+    if WALKS and LABELS["detector"] == "yolo" and not Path(LABELS["weights"]).is_file():
+        raise ValueError(f"source: recorded: labels.weights {LABELS['weights']} does not exist; the pipeline "
+                         "trains a detector only on simulated people: give trained weights, or "
+                         "labels.detector: bgsub | hog | haar")
+    if WALKS and LABELS["foot_offset_m"] == "fit":
+        raise ValueError("source: recorded: labels.foot_offset_m: fit needs the simulated detector-training "
+                         "sessions; give the correction in m (e.g. 0.12)")
+#: The data set's sessions: walks (labels from video) and surveyed points.
+DATA_SESSIONS = {**WALKS, **POINTS}
 
 
 def output_folder(wildcards, output):
@@ -97,8 +137,13 @@ def raw_outputs(session_dir):
 
 
 def all_sessions():
-    """The benchmark's walks and the surveyed-points sessions."""
-    return sorted(WALKS) + sorted(SURVEYS)
+    """The benchmark's walks and the surveyed-points sessions (recorded: every session)."""
+    return sorted(WALKS) + sorted(SURVEYS) + sorted(POINTS)
+
+
+def simulated(sessions):
+    """``sessions`` when the raw sessions are simulated, else none (recorded ones are inputs)."""
+    return {} if RECORDED else sessions
 
 
 def session_dir(wildcards):
@@ -184,9 +229,12 @@ GPUS_PER_JOB = 1 if TRAIN["trainer"] == "gpu" else 0
 
 
 def _folds():
-    """``(name suffix, overrides)`` per fold: one for the paper split, one per held-out subject."""
-    if TRAIN["split"] != "cross_subject":
+    """``(name suffix, overrides)`` per fold: one for the paper split, one per held-out subject (or
+    surveyed point: cross_point needs train.folds, as the points are known only to the data set)."""
+    if TRAIN["split"] == "paper":
         return [("", [])]
+    if TRAIN["split"] == "cross_point" and not TRAIN["folds"]:
+        raise ValueError("train.split: cross_point needs train.folds (the points to hold out, e.g. [0, 1, 2])")
     folds = TRAIN["folds"] or range(len(config["subjects"]))
     return [(f"-fold{k}", [f"data.fold={k}"]) for k in folds]
 
@@ -257,7 +305,7 @@ def _all_runs():
                 overrides = [f"experiment=table2_{model}", f"seed={seed}", *fold_overrides,
                              *_common_overrides(), *TRAIN["overrides"].get(model, [])]
                 runs[f"{model}-base-seed{seed}{fold}"] = (overrides, None)
-            runs |= _truth_runs(runs, seed, fold)
+            runs |= {} if RECORDED else _truth_runs(runs, seed, fold)  # no truth to train on
     if REFILL:  # the fill's own pre-training, on the linear set: first seed, per-window, paper split
         seed = TRAIN["seeds"][0]
         pretrain_runs[f"csibert_fill-window-seed{seed}"] = [

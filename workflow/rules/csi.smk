@@ -14,6 +14,7 @@ rule csi:
         max_gap_s=CSI["max_gap_s"],
         max_insert_s=CSI["max_insert_s"],
         clock_jump_s=CSI["clock_jump_s"],
+        keep_sig_modes=CSI["keep_sig_modes"],
     benchmark:
         f"{BENCHMARKS}/csi/{{session}}.tsv",
     log:
@@ -22,8 +23,8 @@ rule csi:
         "../envs/lofi.yaml"
     shell:
         "lofi csi {params.session} --fill {params.fill} --max-gap-s {params.max_gap_s} "
-        "--max-insert-s {params.max_insert_s} --clock-jump-s {params.clock_jump_s} --out {output.table} "
-        "> {log} 2>&1"
+        "--max-insert-s {params.max_insert_s} --clock-jump-s {params.clock_jump_s} "
+        "--keep-sig-modes {params.keep_sig_modes} --out {output.table} > {log} 2>&1"
 
 
 rule align:
@@ -37,6 +38,8 @@ rule align:
     params:
         session=session_dir,
         tolerance=tolerance_option,
+    wildcard_constraints:
+        session="|".join(WALKS) or "NONE",
     priority: 10  # on the way to the data set (see rule dataset)
     benchmark:
         f"{BENCHMARKS}/align/{{session}}.tsv",
@@ -47,6 +50,29 @@ rule align:
     shell:
         "lofi align {params.session} --csi {input.csi} --positions {input.positions} {params.tolerance} "
         "--out {output.table} > {log} 2>&1"
+
+
+rule align_point:
+    """A surveyed-point session (source: recorded, no video): every row at its session.yaml position_m."""
+    input:
+        csi=f"{INTERIM}/{{session}}/csi.parquet",
+        meta=ancient(f"{RAW}/{{session}}/session.yaml"),
+    output:
+        table=f"{INTERIM}/{{session}}/aligned.parquet",
+        summary=f"{INTERIM}/{{session}}/aligned.json",
+    params:
+        session=session_dir,
+    wildcard_constraints:
+        session="|".join(POINTS) or "NONE",
+    priority: 10
+    benchmark:
+        f"{BENCHMARKS}/align/{{session}}.tsv",
+    log:
+        f"{LOGS}/align/{{session}}.log",
+    conda:
+        "../envs/lofi.yaml"
+    shell:
+        "lofi align {params.session} --csi {input.csi} --out {output.table} > {log} 2>&1"
 
 
 rule csi_refill:
@@ -63,6 +89,7 @@ rule csi_refill:
         max_gap_s=CSI["max_gap_s"],
         max_insert_s=CSI["max_insert_s"],
         clock_jump_s=CSI["clock_jump_s"],
+        keep_sig_modes=CSI["keep_sig_modes"],
     wildcard_constraints:
         fill="csibert",
     benchmark:
@@ -74,7 +101,8 @@ rule csi_refill:
     shell:
         "lofi csi {params.session} --fill {wildcards.fill} --checkpoint {input.checkpoint} "
         "--max-gap-s {params.max_gap_s} --max-insert-s {params.max_insert_s} "
-        "--clock-jump-s {params.clock_jump_s} --out {output.table} > {log} 2>&1"
+        "--clock-jump-s {params.clock_jump_s} --keep-sig-modes {params.keep_sig_modes} "
+        "--out {output.table} > {log} 2>&1"
 
 
 rule align_refill:

@@ -3,16 +3,16 @@
 
 rule dataset:
     input:
-        aligned=interim_files(WALKS, "aligned.parquet"),
-        csi_reports=interim_files(WALKS, "csi.json"),
-        summaries=interim_files(WALKS, "aligned.json"),
-        truth=raw_files(WALKS, "truth/pings.parquet"),  # x_true, y_true (evaluation only)
+        aligned=interim_files(DATA_SESSIONS, "aligned.parquet"),
+        csi_reports=interim_files(DATA_SESSIONS, "csi.json"),
+        summaries=interim_files(DATA_SESSIONS, "aligned.json"),
+        truth=raw_files(simulated(WALKS), "truth/pings.parquet"),  # x_true, y_true (evaluation only)
     output:
         frames=f"{DATASET_DIR}/frames.parquet",
         manifest=f"{DATASET_DIR}/manifest.json",
     params:
         name=DATASET["name"],
-        interim=folders(WALKS, INTERIM),
+        interim=folders(DATA_SESSIONS, INTERIM),
         export="--export-lofi" if DATASET["export_lofi"] else "",
         out_dir=dataset_parent,
         min_coverage=DATASET["min_label_coverage_pct"],
@@ -35,7 +35,7 @@ rule dataset_refill:
         aligned=interim_files(WALKS, "aligned_csibert.parquet"),
         csi_reports=interim_files(WALKS, "csi_csibert.json"),
         summaries=interim_files(WALKS, "aligned_csibert.json"),
-        truth=raw_files(WALKS, "truth/pings.parquet"),
+        truth=raw_files(simulated(WALKS), "truth/pings.parquet"),
     output:
         frames=f"{PROCESSED}/{DATASET['name']}_csibert/frames.parquet",
         manifest=f"{PROCESSED}/{DATASET['name']}_csibert/manifest.json",

@@ -74,7 +74,7 @@ rule report:
     input:
         metrics=expand(f"{RESULTS}/runs/{{run}}/metrics.json", run=sorted(TRAIN_RUNS)),
         predictions=expand(f"{RESULTS}/runs/{{run}}/predictions.parquet", run=sorted(TRAIN_RUNS)),
-        label_quality=f"{RESULTS}/label_quality.md",
+        label_quality=[] if RECORDED else f"{RESULTS}/label_quality.md",
     output:
         table=report(f"{RESULTS}/table2.md", caption="../report/table2.rst", category="Table II"),
         csv=f"{RESULTS}/table2.csv",

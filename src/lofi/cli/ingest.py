@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from lofi.cli.types import bounded, folder_name, non_negative_float, non_negative_int, positive_float
-from lofi.csi.choices import FILL_METHODS, MAX_RATE_HZ
+from lofi.csi.choices import FILL_METHODS, MAX_RATE_HZ, parse_keep_sig_modes
 from lofi.stages.paths import (
     INTERIM,
     PIPELINE_FILL,
@@ -36,6 +37,7 @@ def _cmd_csi(args: argparse.Namespace) -> int:
         max_gap_s=args.max_gap_s,
         max_insert_s=args.max_insert_s,
         clock_jump_s=args.clock_jump_s,
+        keep_sig_modes=args.keep_sig_modes,
     )
     default = filled_name("csi.parquet", args.fill)  # another fill's table sits beside the pipeline's
     out = Path(args.out) if args.out else interim_path(args.session, default, args.root)
@@ -47,6 +49,27 @@ def _cmd_csi(args: argparse.Namespace) -> int:
 def _drift(ppm: float | None) -> str:
     """The fitted drift, or why there is none (a log too short to tell drift from jitter)."""
     return f"{ppm:+.2f} ppm" if ppm is not None else "not fitted (too short a log to tell drift from jitter)"
+
+
+def keep_sig_modes(text: str) -> str:
+    """An argparse type: ``auto``, ``dominant``, ``all`` or a list of sig_mode values (``0,1``)."""
+    try:
+        return parse_keep_sig_modes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def format_sig_modes(sig_modes: dict | None) -> str | None:
+    """One line on the sig_mode sub-streams, where the log has more than one (else None)."""
+    if not sig_modes or len(sig_modes["streams"]) < 2:
+        return None
+    parts = []
+    for s in sig_modes["streams"]:
+        interval = f", median interval {s['median_interval_ms']:g} ms" if s["median_interval_ms"] else ""
+        slots = f", fills {s['fills']:,} missing slots" if s["fills"] is not None else ""
+        parts.append(f"{s['sig_mode']}: {s['rows']:,} rows {s['decision']} ({s['rule']}{interval}{slots})")
+    period = f", ping period {sig_modes['period_ms']:g} ms" if sig_modes.get("period_ms") else ""
+    return f"  sig_mode ({sig_modes['setting']}{period}): " + "; ".join(parts)
 
 
 def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> str:
@@ -63,6 +86,9 @@ def format_csi_report(name: str, report: dict, out: Path, report_path: Path) -> 
         f"clock jumps {r['clock_jumps']}; reboots {r['reboots']}; bad host times {r['bad_host_times']}; "
         f"reordered {r['reordered']}; segments {r['segments']}",
     ]
+    sig_modes = format_sig_modes(report.get("sig_modes"))
+    if sig_modes:
+        lines.append(sig_modes)
     if fit:
         lines.append(
             f"  host clock fit: drift {_drift(fit['drift_ppm'])}, "
@@ -96,7 +122,8 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
         "csi",
         help="complete a session's CSI: losses found (eq. 4), rows inserted and filled",
         description=(
-            "Read SESSION/csi.csv, keep the ping replies (dominant MAC and sig_mode), drop duplicate rows, "
+            "Read SESSION/csi.csv, keep the ping replies (dominant MAC; the sig_mode sub-streams chosen by "
+            "--keep-sig-modes), drop duplicate rows, "
             "repair device-clock jumps, find lost packets from device-time gaps (paper eq. 4), insert their "
             "rows at evenly spaced times and fill them. Host times come from a robust device-to-host clock "
             "fit. Writes data/interim/<session>/csi.parquet and a report csi.json beside it."
@@ -141,6 +168,16 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
         help="device vs host interval mismatch that counts as a clock jump (default: %(default)s s)",
     )
     csi.add_argument(
+        "--keep-sig-modes",
+        type=keep_sig_modes,
+        default="auto",
+        metavar="auto|dominant|all|0,1",
+        help="which sig_mode sub-streams of the pinged MAC are pings: auto judges each minority one by its "
+        "timing (beacons every ~102.4 ms or frames between the pings are dropped as 'beacon', a sub-stream "
+        "that fills the ping slots is kept); dominant keeps the most frequent sig_mode only; all keeps "
+        "every one; a list such as 0,1 keeps those (default: %(default)s)",
+    )
+    csi.add_argument(
         "--out",
         help="output parquet (default: data/interim/<session>/csi.parquet; csi_<fill>.parquet for another "
         "--fill than linear), its report .json beside it",
@@ -154,17 +191,38 @@ def _cmd_align(args: argparse.Namespace) -> int:
     from lofi.stages.align import run_align
 
     csi = Path(args.csi) if args.csi else interim_path(args.session, "csi.parquet", args.root)
-    positions = (
-        Path(args.positions) if args.positions else interim_path(args.session, "positions.parquet", args.root)
-    )
+    default = interim_path(args.session, "positions.parquet", args.root)
+    positions = Path(args.positions) if args.positions else default
+    if args.at is not None or (not args.positions and not default.exists()):
+        positions = None  # a surveyed point: --at, else session.yaml's position_m
     out = Path(args.out) if args.out else interim_path(args.session, "aligned.parquet", args.root)
-    s = run_align(args.session, csi, positions, out, args.tolerance_s).summary
+    s = run_align(args.session, csi, positions, out, args.tolerance_s, args.at).summary
     reasons = ", ".join(f"{k} {v:,}" for k, v in s["reasons"].items())
+    if s.get("position_m") is not None:
+        x, y = s["position_m"]
+        how = f"surveyed point {x:g},{y:g} m from {s['position_source']}"
+    else:
+        how = f"tolerance {s['tolerance_s'] * 1e3:.1f} ms"
     print(
         f"{Path(args.session).name}: {s['rows']:,} CSI rows, {s['coverage_pct']:.1f} % labelled "
-        f"(tolerance {s['tolerance_s'] * 1e3:.1f} ms; {reasons}) -> {out}"
+        f"({how}; {reasons}) -> {out}"
     )
     return 0
+
+
+def floor_point(text: str) -> tuple[float, float]:
+    """An argparse type: ``X,Y``, a floor point in m (two finite numbers)."""
+    parts = text.split(",")
+    try:
+        point = tuple(float(p) for p in parts)
+    except ValueError:
+        point = ()
+    if len(point) != 2 or not all(math.isfinite(v) for v in point):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a floor point X,Y: expected two finite numbers of metres in the floor "
+            "region's frame, e.g. 0.9,2.4"
+        )
+    return point
 
 
 def _add_align(sub: argparse._SubParsersAction) -> None:
@@ -173,16 +231,31 @@ def _add_align(sub: argparse._SubParsersAction) -> None:
         help="label every CSI row with the nearest camera frame (eq. 5)",
         description=(
             "Give each row of csi.parquet the position of the nearest camera frame (paper eq. 5) when it "
-            "lies within the tolerance, else label_valid=False with a reason. Writes aligned.parquet and "
+            "lies within the tolerance, else label_valid=False with a reason. A session recorded at one "
+            "surveyed point (no video) labels every row at that point: --at X,Y, or position_m in "
+            "session.yaml when there is no positions table. Writes aligned.parquet and "
             "aligned.json (coverage, reasons, |label_dt| p95)."
         ),
     )
-    align.add_argument("session", help="raw session folder (its session.yaml gives camera_rate_hz)")
-    align.add_argument("--csi", help="csi.parquet (default: data/interim/<session>/csi.parquet)")
     align.add_argument(
+        "session",
+        help="raw session folder (its session.yaml gives camera_rate_hz, or position_m for a session "
+        "recorded at one surveyed point)",
+    )
+    align.add_argument("--csi", help="csi.parquet (default: data/interim/<session>/csi.parquet)")
+    labels = align.add_mutually_exclusive_group()
+    labels.add_argument(
         "--positions",
         help="positions.parquet, or a CSV of t_host, x_m, y_m "
-        "(default: data/interim/<session>/positions.parquet)",
+        "(default: data/interim/<session>/positions.parquet; without it, session.yaml's position_m)",
+    )
+    labels.add_argument(
+        "--at",
+        type=floor_point,
+        metavar="X,Y",
+        help="label every row at this surveyed floor point (m, in the floor region's frame): a session "
+        "recorded standing at one marked point; needs no video and no host timestamps (a negative X: "
+        "--at=-0.2,1)",
     )
     align.add_argument(
         "--tolerance-s", type=positive_float, help="largest |label_dt|, s (default: one camera period)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     anchors = [parse_numbers(a, 4, "--anchor") for a in args.anchor or []]
     anchors += read_anchors_csv(args.anchors_csv) if args.anchors_csv else []
+    if args.live:
+        anchors, frame_png = _live_anchors(args, anchors)
+        if not anchors:
+            return 0
+        args.preview, args.image_size = str(frame_png), _frame_size(frame_png)
     size = parse_numbers(args.image_size, 2, "--image-size") if args.image_size else None
     region = parse_numbers(args.region, 2, "--region")
     spec = CalibrationInput(
@@ -246,6 +252,44 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if preview:
         print(f"wrote {preview[1]}")
     return 0
+
+
+def _live_anchors(args: argparse.Namespace, anchors: list) -> tuple[list, Path]:
+    """``--live``: one camera frame saved beside ``--out``; the anchors given, else clicked on it in a
+    window (each clicked pixel's floor x,y typed at the prompt), else none (headless: instructions)."""
+    from lofi.io.anchors import parse_numbers
+    from lofi.stages.calibrate import click_anchors, grab_frame, write_frame
+
+    frame = grab_frame(args.live)
+    frame_png = write_frame(frame, live_frame_path(args.out))
+    print(f"wrote {frame_png}: the camera's frame ({frame.shape[1]} x {frame.shape[0]} px)")
+    if anchors:
+        return anchors, frame_png
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print(f"no display: open {frame_png}, find 4 or more floor marks (no 3 in a line) and run again "
+              f"with --live {args.live} --anchor U,V,X,Y for each (pixel u,v; floor x,y in m)")  # fmt: skip
+        return [], frame_png
+    clicked = click_anchors(frame)
+    floor = [parse_numbers(input(f"floor x,y (m) of mark {k} at pixel {u},{v}: "), 2, "floor x,y")
+             for k, (u, v) in enumerate(clicked, start=1)]  # fmt: skip
+    return [[u, v, *xy] for (u, v), xy in zip(clicked, floor, strict=True)], frame_png
+
+
+def live_frame_path(out: str | Path) -> Path:
+    """Where ``--live`` saves its frame: beside the calibration (``x.yaml`` -> ``x.frame.png``)."""
+    return Path(out).with_suffix(".frame.png")
+
+
+def _live_frame(args: argparse.Namespace) -> list[Path]:
+    return [live_frame_path(args.out)] if args.live else []
+
+
+def _frame_size(png: Path) -> str:
+    """``W,H`` of a saved frame (the image size the anchors' pixels belong to)."""
+    import cv2
+
+    height, width = cv2.imread(str(png)).shape[:2]
+    return f"{width},{height}"
 
 
 def _add_calibrate(sub: argparse._SubParsersAction) -> None:
@@ -272,6 +316,11 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         "--region", default="1.8,4.8", metavar="W,D", help="floor region size in m (default: 1.8,4.8)"
     )
     cal.add_argument("--ransac", action="store_true", help="robust fit (more than 4 anchors)")
+    cal.add_argument(
+        "--live", metavar="CAMERA",
+        help="take one frame of this camera (index, video file or URL), save it beside --out and click "
+        "the anchors on it where a display exists; headless, pass them with --anchor",
+    )  # fmt: skip
     cal.add_argument("--preview", metavar="IMAGE_OR_VIDEO", help="draw the calibration on this frame")
     cal.add_argument("--preview-out", help="PNG for --preview (default: next to --out)")
     cal.add_argument("--out", default="calibration.yaml", help="output file (default: %(default)s)")
@@ -279,5 +328,7 @@ def _add_calibrate(sub: argparse._SubParsersAction) -> None:
         func=_cmd_calibrate,
         reads=("anchors_csv", "preview"),
         writes=("out", "preview_out"),
-        raw_files=(SESSION_CALIBRATION,),  # a recording's calibration is made by this command
+        more_writes=_live_frame,
+        # a recording's calibration is made by this command, and --live's frame beside it
+        raw_files=(SESSION_CALIBRATION, live_frame_path(SESSION_CALIBRATION).name),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from lofi.cli.types import folder_name
+from lofi.io.constants import SPLITS
 from lofi.stages.paths import project_default
 
 
@@ -43,8 +44,8 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
         help="also draw the multi-task runs of one split as a bar chart (baselines and the paper beside)",
     )
     table.add_argument(
-        "--figure-split", default="paper", choices=("paper", "cross_subject"),
-        help="the split the figure draws (default: %(default)s; cross_subject pools the folds)",
+        "--figure-split", default="paper", choices=SPLITS,
+        help="the split the figure draws (default: %(default)s; a split with folds pools them)",
     )  # fmt: skip
     table.set_defaults(func=_cmd_table2, reads=("runs",), writes=("out", "figure"))
     _add_report_command(sub)

@@ -3,6 +3,9 @@
 ``m = argmin_m |t_i - T_m|`` by binary search over the sorted frame times. A label
 is used only when that frame lies within ``tolerance_s`` and its position is valid;
 otherwise the row keeps ``label_valid=False`` and says why.
+
+A surveyed-point session (one recording standing at one marked floor point, no video) needs
+no times at all: :func:`label_at_point` gives every row that point.
 """
 
 from __future__ import annotations
@@ -71,6 +74,32 @@ def align_labels(
     y = np.where(has_label, frames["y_m"].to_numpy(np.float64)[m], np.nan)
     frame = np.where(near, frames["frame"].to_numpy(np.int64)[m], -1)
     return Alignment(frame, x, y, np.where(near, label_dt, np.nan), reason == "", reason.astype(object))
+
+
+def label_at_point(
+    n_rows: int, point_m: tuple[float, float], csi_missing: np.ndarray | None = None
+) -> Alignment:
+    """Label all ``n_rows`` CSI rows with one surveyed floor point ``(x, y)`` (m, region frame).
+
+    No host time is used: every row has ``frame = -1`` and ``label_dt = NaN`` (no camera frame).
+    Rows in ``csi_missing`` keep the point but are marked invalid with reason ``csi_missing``,
+    as in :func:`align_labels`.
+    """
+    x, y = (float(v) for v in point_m)
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise AlignError(f"a surveyed point needs finite x and y in m, got ({x}, {y})")
+    missing = np.zeros(n_rows, dtype=bool) if csi_missing is None else np.asarray(csi_missing, dtype=bool)
+    if missing.shape != (n_rows,):
+        raise ValueError(f"csi_missing has shape {missing.shape}, expected ({n_rows},)")
+    reason = np.where(missing, "csi_missing", "").astype(object)
+    return Alignment(
+        frame=np.full(n_rows, -1, dtype=np.int64),
+        x_m=np.full(n_rows, x),
+        y_m=np.full(n_rows, y),
+        label_dt=np.full(n_rows, np.nan),
+        label_valid=~missing,
+        reason=reason,
+    )
 
 
 def _check_overlap(t_csi: np.ndarray, t_frames: np.ndarray) -> None:

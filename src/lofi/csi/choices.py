@@ -9,3 +9,29 @@ FILL_METHODS = ("linear", "spline", "none", "csibert")
 #: ESP32 can log still leaves a 60-s gap at most 600 000 inserted rows, so a rate typed in the
 #: wrong unit is refused instead of allocating gigabytes.
 MAX_RATE_HZ = 10_000.0
+
+#: Settings of --keep-sig-modes besides a list of sig_mode values: ``auto`` tells beacons from the
+#: ping stream by their timing (:mod:`lofi.csi.beacons`), ``dominant`` keeps the most frequent
+#: sig_mode only, ``all`` keeps every sig_mode.
+SIG_MODE_SETTINGS = ("auto", "dominant", "all")
+#: sig_mode values an ESP32 logs: 0 non-HT (11b/g), 1 HT (11n), 3 VHT (11ac, later chips).
+SIG_MODE_VALUES = (0, 1, 2, 3)
+
+
+def parse_keep_sig_modes(text: str) -> str:
+    """``auto``, ``dominant``, ``all``, or a comma-separated list of sig_mode values such as ``0,1``
+    (returned sorted, without repeats: ``1,0,1`` -> ``0,1``).
+
+    Raises:
+        ValueError: anything else, with what is accepted.
+    """
+    value = str(text).strip().lower()
+    if value in SIG_MODE_SETTINGS:
+        return value
+    parts = [p.strip() for p in value.split(",")]
+    if not value or not all(p.isdigit() and int(p) in SIG_MODE_VALUES for p in parts):
+        raise ValueError(
+            f"{text!r} is not a sig_mode setting: give {', '.join(SIG_MODE_SETTINGS)} or a comma-separated "
+            f"list of sig_mode values ({', '.join(map(str, SIG_MODE_VALUES))}), e.g. 0,1"
+        )
+    return ",".join(str(v) for v in sorted({int(p) for p in parts}))

@@ -4,8 +4,10 @@ Steps, each counted in the report:
 
 1. drop rows whose ``local_timestamp`` no 32-bit counter prints (a negative value
    that is not the counter's upper half printed signed); keep the ping replies: the
-   dominant transmitter MAC and, where logged, the dominant ``sig_mode`` (beacons and
-   other frames are non-HT, ``sig_mode`` 0); a row whose MAC the reader could not
+   dominant transmitter MAC and, where logged, the ``sig_mode`` sub-streams that
+   ``keep_sig_modes`` keeps (``auto``: the dominant one, and each other one whose timing
+   shows it fills the ping stream's slots, not beacons every 102.4 ms or frames between
+   pings; see :mod:`lofi.csi.beacons`); a row whose MAC or sig_mode the reader could not
    parse is kept;
 2. drop exact duplicate rows; of rows sharing a device time, keep the first (a
    counter whose rows share times far more often is refused as stuck);
@@ -35,7 +37,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from lofi.csi.choices import MAX_RATE_HZ
+from lofi.csi.beacons import choose_sig_modes
+from lofi.csi.choices import MAX_RATE_HZ, parse_keep_sig_modes
 from lofi.csi.clock import (
     ClockFit,
     check_counter_advances,
@@ -69,6 +72,9 @@ class CompletionOptions:
         max_gap_s: longest gap (s) that is filled; longer gaps stay NaN (``outage``).
         max_insert_s: longest gap (s) that gets rows; longer ones start a new segment.
         clock_jump_s: device/host interval mismatch (s) that counts as a clock jump.
+        keep_sig_modes: which sig_mode sub-streams of the pinged transmitter are pings: ``auto``
+            (by their timing, see :mod:`lofi.csi.beacons`), ``dominant`` (the most frequent only),
+            ``all``, or a list such as ``0,1``.
     """
 
     fill: str = "linear"
@@ -76,8 +82,10 @@ class CompletionOptions:
     max_gap_s: float = 0.5
     max_insert_s: float = 60.0
     clock_jump_s: float = 1.0
+    keep_sig_modes: str = "auto"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "keep_sig_modes", parse_keep_sig_modes(self.keep_sig_modes))
         if self.rate_hz is not None and not 0 < self.rate_hz <= MAX_RATE_HZ:
             raise ValueError(f"rate_hz must be > 0 and <= {MAX_RATE_HZ:g} Hz, got {self.rate_hz}")
         for name in ("max_insert_s", "clock_jump_s"):
@@ -90,10 +98,13 @@ class CompletionOptions:
 @dataclass
 class CompletionReport:
     """What :func:`complete_csi` found and did (counts of rows; ``clock_jumps`` and ``reboots``
-    count steps of the device clock, ``bad_host_times`` rows whose host time was an outlier)."""
+    count steps of the device clock, ``bad_host_times`` rows whose host time was an outlier;
+    ``sig_modes``: which sig_mode sub-streams were kept and why, see
+    :meth:`lofi.csi.beacons.SigModeChoice.as_dict`)."""
 
     rows_read: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    sig_modes: dict | None = None
     clock_jumps: int = 0
     reboots: int = 0
     bad_host_times: int = 0
@@ -158,7 +169,7 @@ def complete_csi(
         )
     report = CompletionReport(rows_read=len(log.table), fill_method=options.fill)
     source = log.report.source
-    rows = _ordered_rows(log, report, options.clock_jump_s)
+    rows = _ordered_rows(log, report, options)
     fit = fit_host_clock(rows.t_device, rows.t_host)
     check_drift(fit, rows.t_device, rows.t_host, source)
     report.host_fit = _fit_summary(fit)
@@ -193,7 +204,7 @@ class _Rows:
         )
 
 
-def _ordered_rows(log: CsiLog, report: CompletionReport, clock_jump_s: float) -> _Rows:
+def _ordered_rows(log: CsiLog, report: CompletionReport, options: CompletionOptions) -> _Rows:
     """Steps 1-3: the ping rows, without duplicates, clocks repaired, in device-time order.
 
     Raises:
@@ -201,10 +212,10 @@ def _ordered_rows(log: CsiLog, report: CompletionReport, clock_jump_s: float) ->
         ClockError: the device counter does not advance (see :func:`check_counter_advances`).
     """
     dropped: Counter = Counter()
-    table, csi = _kept_rows(log, report, dropped)
+    table, csi = _kept_rows(log, report, dropped, options)
     t_host_raw = table["t_host"].to_numpy(np.float64)
     counter = table["local_timestamp"].to_numpy() if "local_timestamp" in table.columns else None
-    clocks = repair_clocks(table["t_device"].to_numpy(np.float64), t_host_raw, clock_jump_s, counter)
+    clocks = repair_clocks(table["t_device"].to_numpy(np.float64), t_host_raw, options.clock_jump_s, counter)
     t_device = clocks.t_device_s
     report.clock_jumps, report.reboots = len(clocks.jumps), len(clocks.reboots)
     report.bad_host_times = int(np.count_nonzero(clocks.bad_host))
@@ -218,14 +229,16 @@ def _ordered_rows(log: CsiLog, report: CompletionReport, clock_jump_s: float) ->
     return rows if np.array_equal(order, np.arange(len(table))) else rows.take(order)
 
 
-def _kept_rows(log: CsiLog, report: CompletionReport, dropped: Counter) -> tuple[pd.DataFrame, np.ndarray]:
+def _kept_rows(
+    log: CsiLog, report: CompletionReport, dropped: Counter, options: CompletionOptions
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Steps 1-2: the rows with a possible counter value, from the pinged transmitter, each once.
 
     Raises:
         CsiCompletionError: no row is left.
     """
     table, csi = _possible_counter_rows(log.table.reset_index(drop=True), log.csi, dropped)
-    keep = _ping_rows(table, dropped) & _exact_duplicates(table, csi, dropped)
+    keep = _ping_rows(table, dropped, report, options) & _exact_duplicates(table, csi, dropped)
     if not keep.all():
         table, csi = table[keep].reset_index(drop=True), csi[keep]
     if len(table) == 0:
@@ -253,21 +266,34 @@ def _possible_counter_rows(
     return kept, csi[~bad]
 
 
-def _ping_rows(table: pd.DataFrame, dropped: Counter) -> np.ndarray:
-    """Rows from the dominant transmitter with the dominant sig_mode (the ping replies).
+def _ping_rows(
+    table: pd.DataFrame, dropped: Counter, report: CompletionReport, options: CompletionOptions
+) -> np.ndarray:
+    """Rows from the dominant transmitter, of the sig_mode sub-streams that are pings.
 
-    A row whose value is missing (a MAC the reader could not parse) is not judged by
-    that column.
+    A row whose MAC the reader could not parse is not judged by it; the sig_mode
+    sub-streams of the kept rows are chosen by :func:`lofi.csi.beacons.choose_sig_modes`
+    (``options.keep_sig_modes``), which drops ``beacon`` and ``other_sig_mode`` rows.
     """
     keep = np.ones(len(table), dtype=bool)
-    for column, reason in (("mac", "other_mac"), ("sig_mode", "other_sig_mode")):
-        if column not in table.columns or table[column].isna().all() or len(table) == 0:
-            continue
-        values = table[column]
+    if "mac" in table.columns and len(table) and not table["mac"].isna().all():
+        values = table["mac"]
         rule = (values == values.mode(dropna=True).iloc[0]) | values.isna()
-        rule = rule.fillna(False).to_numpy(bool)
-        dropped[reason] += int(np.count_nonzero(keep & ~rule))
-        keep &= rule
+        keep &= rule.fillna(False).to_numpy(bool)
+        dropped["other_mac"] += int(np.count_nonzero(~keep))
+    if "sig_mode" not in table.columns or not keep.any():
+        return keep
+    rows = np.flatnonzero(keep)
+    sig_mode = pd.to_numeric(table["sig_mode"].iloc[rows], errors="coerce").to_numpy(
+        np.float64, na_value=np.nan
+    )
+    t_device = table["t_device"].to_numpy(np.float64)[rows]
+    choice = choose_sig_modes(t_device, sig_mode, options.keep_sig_modes, options.rate_hz)
+    if choice.streams:
+        report.sig_modes = choice.as_dict()
+    keep[rows] = choice.keep
+    for reason in ("beacon", "other_sig_mode"):
+        dropped[reason] += choice.dropped.get(reason, 0)
     return keep
 
 

@@ -46,7 +46,7 @@ from lofi.data.features import (
     needed_stats,
 )
 from lofi.data.regions import DEFAULT_REGION_M, GRIDS, check_region, region_index
-from lofi.data.splits import SPLITS, SplitWindows, make_split, split_windows
+from lofi.data.splits import SPLITS, SplitWindows, make_split, session_points, split_windows
 from lofi.data.windows import LABELS, WINDOW_FRAMES, run_ids, window_labels
 from lofi.io.constants import PARTS
 from lofi.io.dataset_store import (
@@ -263,7 +263,8 @@ class CsiDataModule(pl.LightningDataModule):
         data_dir: ``data/processed/<name>/`` (manifest.json + frames.parquet).
         length: rows per window (100 = 1 s at 100 Hz).
         label: window label, ``mean``, ``last`` or ``center`` (:func:`lofi.data.windows.window_labels`).
-        split: ``paper`` or ``cross_subject``; ``fold``: the held-out subject (cross_subject).
+        split: ``paper``, ``cross_subject`` or ``cross_point``; ``fold``: the held-out subject
+            (cross_subject) or surveyed point (cross_point; the manifest's ``position_m``).
         view: ``series`` or ``correlation``; ``normalize``: ``window``, ``global`` or ``none``;
             ``extra``: extra channels (``phase``, ``rssi``) — see :mod:`lofi.data.features`.
         batch_size: windows per batch.
@@ -396,7 +397,10 @@ class CsiDataModule(pl.LightningDataModule):
         runs = run_ids(session, data.frames["segment"].to_numpy())
         strides = {"train": 1, "val": self.eval_stride, "test": self.eval_stride}
         try:
-            windows = make_split(bounds, subjects, valid, runs, self.length, self.split, self.fold, strides)
+            points = session_points(data.manifest)
+            windows = make_split(
+                bounds, subjects, valid, runs, self.length, self.split, self.fold, strides, points=points
+            )
         except ValueError as err:
             raise ValueError(f"{self.data_dir}: {err}") from err
         train_rows = windows.part_rows("train") & valid

@@ -16,7 +16,10 @@ REGION_GRIDS: dict[int, tuple[int, int]] = {2: (1, 2), 4: (2, 2), 6: (2, 3)}
 REGION_COUNTS = tuple(REGION_GRIDS)
 #: Localisation tasks: joint (default), the paper's regression runs, and its classification runs.
 TASKS = ("multitask", "regression", "classify")
-#: Splits: ``paper`` (per session the last 10 % test, 10 % before it validation) or ``cross_subject``.
-SPLITS = ("paper", "cross_subject")
+#: Splits: ``paper`` (per session the last 10 % test, 10 % before it validation), ``cross_subject``
+#: (one subject left out) or ``cross_point`` (one surveyed point's sessions left out).
+SPLITS = ("paper", "cross_subject", "cross_point")
+#: The splits with folds (``data.fold``: which subject or point is left out); a run of each is a row.
+FOLDED_SPLITS = ("cross_subject", "cross_point")
 #: The parts of a split.
 PARTS = ("train", "val", "test")

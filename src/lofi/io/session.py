@@ -125,7 +125,9 @@ class SessionMeta:
 
     ``csi_rate_hz`` is the nominal ping rate f2 (Hz) and ``camera_rate_hz`` the
     nominal frame rate (Hz); ``None`` when the file does not give them (they are
-    then estimated from the data). ``path`` is the file read, ``None`` when the
+    then estimated from the data). ``position_m`` is the surveyed floor point ``(x, y)`` (m, in
+    the region frame) of a session recorded standing at one marked point: every CSI row takes
+    it as its label; ``None`` for other sessions. ``path`` is the file read, ``None`` when the
     folder has no ``session.yaml`` (every field then has its default and ``id`` is
     the folder's name).
     """
@@ -139,6 +141,7 @@ class SessionMeta:
     csi_rate_hz: float | None = None
     camera_rate_hz: float | None = None
     csv_layout: str | None = None
+    position_m: tuple[float, float] | None = None
     path: Path | None = None
 
 
@@ -159,6 +162,7 @@ def read_session_meta(folder: str | os.PathLike[str]) -> SessionMeta:
         csi_rate_hz=_rate(data, "csi_rate_hz", path),
         camera_rate_hz=_rate(data, "camera_rate_hz", path),
         csv_layout=_text(data, "csv_layout", path),
+        position_m=_point(data, "position_m", path),
         path=path,
     )
 
@@ -191,6 +195,22 @@ def _rate(data: dict, key: str, path: Path) -> float | None:
     ):
         raise SessionFileError(f"{path}: {key}: expected a positive number of Hz or null, got {value!r}")
     return float(value)
+
+
+def _point(data: dict, key: str, path: Path) -> tuple[float, float] | None:
+    """``[x, y]``: a floor point in m (two finite numbers), or None when the key is absent or null."""
+    value = data.get(key)
+    if value is None:
+        return None
+    numbers = isinstance(value, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    )
+    if not numbers or len(value) != 2:
+        raise SessionFileError(
+            f"{path}: {key}: expected [x, y], two finite numbers of metres in the floor region's frame, "
+            f"got {value!r}"
+        )
+    return float(value[0]), float(value[1])
 
 
 def session_csi_path(path: str | os.PathLike[str]) -> Path:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lofi.io.atomic import atomic_open
+from lofi.io.constants import FOLDED_SPLITS
 from lofi.io.json_report import json_safe, write_json
 from lofi.report.facts import with_facts
 from lofi.report.report_figures import draw_figures
@@ -91,7 +92,7 @@ def _name_rows(rows: list[dict], runs_dir: str | Path) -> None:
     for row in rows:
         parts = [] if row["model"] == "mean" else [str(row["normalize"])]  # the mean reads no input
         parts += [str(row["split"])] if several["split"] else []
-        parts += [f"fold {row['fold']}"] if row["split"] == "cross_subject" else []
+        parts += [f"fold {row['fold']}"] if row["split"] in FOLDED_SPLITS else []
         parts += [str(row["dataset_sha256"])[:8]] if several["dataset_sha256"] else []
         row["label"] = _with(row["name"], parts)
         row["runs"] = [_relative(run, runs_dir) for run in row["folders"]]
@@ -258,7 +259,7 @@ def _duration(seconds: float) -> str:
 
 
 def _split(row: dict) -> str:
-    return f"{row['split']} fold {row['fold']}" if row["split"] == "cross_subject" else str(row["split"])
+    return f"{row['split']} fold {row['fold']}" if row["split"] in FOLDED_SPLITS else str(row["split"])
 
 
 def _paper(row: dict) -> str:

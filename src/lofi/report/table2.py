@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from lofi.io.atomic import atomic_open
+from lofi.io.constants import FOLDED_SPLITS, SPLITS
 from lofi.io.json_report import JsonFileError, read_json
 from lofi.models.catalog import BASELINES, NETWORKS
 from lofi.report.paper import PAPER_TABLE2
@@ -50,7 +51,7 @@ NUMBERS = {
 SORTS = {
     "task": {"multitask": 0, "regression": 1, "classify": 2},
     "normalize": {"window": 0, "global": 1, "none": 2},  # the paper's way first
-    "split": {"paper": 0, "cross_subject": 1},
+    "split": {name: k for k, name in enumerate(SPLITS)},
 }
 
 
@@ -257,11 +258,11 @@ def _short_settings(settings: object) -> str:
 
 
 def _split(split: object, fold: object) -> str:
-    """``paper``, or ``cross_subject fold 3``: each held-out subject has a row of its own."""
-    if split != "cross_subject":
+    """``paper``, or ``cross_subject fold 3``: each held-out subject (or point) has a row of its own."""
+    if split not in FOLDED_SPLITS:
         return _text(split)
     number = _number(fold)
-    return f"cross_subject fold {int(number) if math.isfinite(number) else _text(fold)}"
+    return f"{split} fold {int(number) if math.isfinite(number) else _text(fold)}"
 
 
 def _text(value: object) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lofi.io.constants import FOLDED_SPLITS
 from lofi.io.figures import save_png
 from lofi.report.paper import PAPER_TABLE2
 from lofi.report.table2 import ORDER
@@ -55,7 +56,7 @@ def _one_setting_per_bar(chosen: pd.DataFrame, split: str) -> None:
     ``cross_subject`` a bar pools the folds, so one setting per fold."""
     if "settings" not in chosen:
         return
-    per = ["label", "normalize", *(["fold"] if split == "cross_subject" else [])]
+    per = ["label", "normalize", *(["fold"] if split in FOLDED_SPLITS else [])]
     counts = chosen.groupby(per, dropna=False)["settings"].nunique()
     if (counts > 1).any():
         label, normalize = counts[counts > 1].index[0][:2]
@@ -95,7 +96,7 @@ def save_table2_figure(runs: pd.DataFrame, path: str | Path, split: str = "paper
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     counts = bars.groupby(["label", "normalize"]).size()
-    over = "seeds and folds" if split == "cross_subject" else "seeds"
+    over = "seeds and folds" if split in FOLDED_SPLITS else "seeds"
     ax.set_title(
         f"Table II, {split} split: mean of {_span(counts.min(), counts.max())} per bar "
         f"(whiskers: std over {over})",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -73,3 +73,68 @@ def read_frame(image_or_video: Path) -> np.ndarray:
         if not ok:
             raise OSError(f"{image_or_video}: not an image or a readable video")
     return image
+
+
+def grab_frame(camera: str) -> np.ndarray:
+    """One frame (BGR) of ``camera``: a device index, a video file or a stream URL.
+
+    Raises:
+        OSError: the camera does not open or delivers no frame (naming it).
+    """
+    from lofi.stages.record_devices import open_camera
+
+    capture, _, _ = open_camera(camera)
+    try:
+        ok, image = capture.read()
+    finally:
+        capture.release()
+    if not ok or image is None:
+        raise OSError(f"--live {camera}: the camera delivered no frame")
+    return image
+
+
+def write_frame(frame: np.ndarray, path: Path) -> Path:
+    """``frame`` as a PNG at ``path`` (atomically): the picture the anchors' pixels refer to."""
+    ok, png = cv2.imencode(".png", frame)
+    if not ok:
+        raise OSError(f"{path}: cannot encode the frame as PNG")
+    with atomic_open(path, "wb") as handle:
+        handle.write(png.tobytes())
+    return path
+
+
+@dataclass
+class AnchorClicks:
+    """Pixels clicked on a frame (left button adds one, right removes the last), drawn as numbered dots."""
+
+    frame: np.ndarray
+    pixels: list[tuple[int, int]] = field(default_factory=list)
+
+    def on_mouse(self, event: int, u: int, v: int, flags: int = 0, param: object = None) -> None:
+        """OpenCV's mouse callback."""
+        if event == cv2.EVENT_LBUTTONDOWN:
+            self.pixels.append((int(u), int(v)))
+        elif event == cv2.EVENT_RBUTTONDOWN and self.pixels:
+            self.pixels.pop()
+
+    def drawn(self) -> np.ndarray:
+        """The frame with the clicked pixels, numbered from 1."""
+        image = self.frame.copy()
+        for k, (u, v) in enumerate(self.pixels, start=1):
+            cv2.circle(image, (u, v), 5, (0, 0, 255), -1)
+            cv2.putText(image, str(k), (u + 7, v - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 255), 2)
+        return image
+
+
+def click_anchors(frame: np.ndarray, title: str = "lofi calibrate: click 4+ floor marks, Enter ends") -> list:
+    """Pixels the user clicks on ``frame`` in an OpenCV window (Enter or Esc ends; needs a display)."""
+    clicks = AnchorClicks(frame)
+    cv2.namedWindow(title)
+    cv2.setMouseCallback(title, clicks.on_mouse)
+    try:
+        while True:
+            cv2.imshow(title, clicks.drawn())
+            if cv2.waitKey(30) & 0xFF in (13, 10, 27):
+                return clicks.pixels
+    finally:
+        cv2.destroyWindow(title)

@@ -16,6 +16,11 @@ mismatch is refused naming both files. ``fill_method: none`` beside filled rows 
 as are label-valid rows without a finite floor position. :func:`run_dataset` removes the files
 it wrote into the data-set folder before but not this time (a ``wiloc.pkl`` of an earlier
 ``--export-lofi``), so nothing stale stays beside the new data set.
+
+A surveyed-point session (``lofi align --at`` or ``position_m`` in ``session.yaml``: no video, maybe
+no host times) has no positions table; its ``aligned.json`` gives ``position_m`` instead, every
+label-valid row must lie at that point, and its manifest entry records it as ``position_m``
+(null for sessions labelled from video): the ``cross_point`` split holds out whole points.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ CSI_REPORT_KEYS = {
     "loss_pct": "percent",
 }
 ALIGN_SUMMARY_KEYS = {"positions": "text", "positions_sha256": "text", "tolerance_s": "seconds"}
+#: What ``aligned.json`` of a surveyed-point session holds instead (no positions table).
+POINT_SUMMARY_KEYS = {"position_m": "point", "tolerance_s": "seconds"}
 #: Counts that ``csi.json`` and ``aligned.json`` report and the aligned table must agree with
 #: (checked where the report has them: ``lofi import-lofi`` writes fewer).
 CSI_COUNTS = ("received", "lost", "filled", "outage_rows")
@@ -100,7 +107,8 @@ class SessionInputs:
         except JsonFileError as err:
             raise DatasetError(str(err)) from err
         _check_report(csi_report, csi_path, CSI_REPORT_KEYS, "lofi csi")
-        _check_report(align_summary, align_path, ALIGN_SUMMARY_KEYS, "lofi align")
+        keys = POINT_SUMMARY_KEYS if align_summary.get("position_m") is not None else ALIGN_SUMMARY_KEYS
+        _check_report(align_summary, align_path, keys, "lofi align")
         return cls(folder / filled_name("aligned.parquet", fill), csi_report, align_summary, fill)
 
     @property
@@ -131,6 +139,7 @@ _KIND_TEXT = {
     "object": "a JSON object",
     "percent": "a number from 0 to 100",
     "seconds": "a positive number of seconds or null",
+    "point": "[x, y], two finite numbers of metres",
 }
 
 
@@ -141,6 +150,8 @@ def _is_kind(value: object, kind: str) -> bool:
         "object": isinstance(value, dict),
         "percent": number and 0 <= value <= 100,
         "seconds": value is None or (number and value > 0),
+        "point": isinstance(value, list) and len(value) == 2 and all(_is_kind(v, "number") for v in value),
+        "number": number,
     }[kind]
 
 
@@ -261,6 +272,7 @@ def check_session_inputs(inputs: SessionInputs, frame: pd.DataFrame, amplitude: 
     _check_identity(inputs, str(frame["session"].iloc[0]) if len(frame) else None)
     _check_fill(inputs, frame, amplitude)
     _check_labels(frame, inputs.aligned)
+    _check_point(inputs, frame)
 
 
 def _counts(frame: pd.DataFrame) -> dict[str, object]:
@@ -310,7 +322,8 @@ def _check_counts(inputs: SessionInputs, frame: pd.DataFrame) -> None:
 def _check_identity(inputs: SessionInputs, session: str | None) -> None:
     """The session and source hashes the reports name equal those the aligned table records."""
     recorded = read_provenance(inputs.aligned) or {}
-    positions = read_provenance(inputs.align_summary["positions"]) or {}
+    positions_path = inputs.align_summary.get("positions")
+    positions = (read_provenance(positions_path) if positions_path is not None else None) or {}
     claims = (
         (
             inputs.csi_path,
@@ -364,6 +377,25 @@ def _check_labels(frame: pd.DataFrame, path: Path) -> None:
             )
 
 
+def _check_point(inputs: SessionInputs, frame: pd.DataFrame) -> None:
+    """A surveyed-point session's label-valid rows all lie at the ``position_m`` its summary gives."""
+    point = inputs.align_summary.get("position_m")
+    if point is None:
+        return
+    valid = frame["label_valid"].to_numpy(bool)
+    xy = frame[["x_m", "y_m"]].to_numpy(np.float64)[valid]
+    at_point = np.isclose(xy, np.asarray(point, dtype=np.float64), rtol=0.0, atol=1e-9).all(axis=1)
+    away = np.flatnonzero(~at_point)
+    if len(away):
+        x, y = xy[away[0]]
+        raise _mismatch(
+            inputs.align_path,
+            inputs,
+            f"position_m = {point!r}",
+            f"{len(away)} label-valid row(s) elsewhere (the first at {x:g}, {y:g} m)",
+        )
+
+
 def _check_same_schema(table: pa.Table, first: pa.Table, path: Path) -> None:
     """Every session's columns of the same types as the first session's (else no concatenation)."""
     for field in table.schema:
@@ -403,6 +435,7 @@ def _session_entry(frame: pd.DataFrame, inputs: SessionInputs, start: int) -> di
         "unlabelled_by_reason": {str(k): int(v) for k, v in reasons.items() if k != "valid"},
         "usable_windows": usable_windows(valid, WINDOW_FRAMES),
         "label_tolerance_s": inputs.align_summary.get("tolerance_s"),
+        "position_m": inputs.align_summary.get("position_m"),
         "sources": {
             "csi": report.get("source"),
             "csi_sha256": report.get("source_sha256"),

@@ -182,9 +182,12 @@ def fill_method(run: LoadedRun, fill: str | None) -> str:
     return method
 
 
-def read_session_csi(session: str | Path, fill: str) -> tuple[SessionCsi, dict]:
-    """The session's completed CSI (``lofi csi``'s completion with ``fill``) and its report."""
-    completed, report = complete_session_csi(session, CompletionOptions(fill=fill))
+def read_session_csi(session: str | Path, fill: str, keep_sig_modes: str = "auto") -> tuple[SessionCsi, dict]:
+    """The session's completed CSI (``lofi csi``'s completion with ``fill`` and ``keep_sig_modes``)
+    and its report."""
+    completed, report = complete_session_csi(
+        session, CompletionOptions(fill=fill, keep_sig_modes=keep_sig_modes)
+    )
     return session_csi(completed), report
 
 

@@ -124,19 +124,15 @@ def replay_lines(path: str | Path, rate_hz: float, speed: float = 1.0) -> Iterat
             yield time.monotonic(), line
 
 
-def serial_lines(port: str, baud: int, timeout_s: float = 1.0) -> Iterator[tuple[float, bytes]]:
+def serial_lines(port: str, baud: int) -> Iterator[tuple[float, bytes]]:
     """Lines from a serial port with their arrival times (monotonic s), until interrupted.
 
     Raises:
-        OSError: the port does not exist, is busy or cannot be opened (naming it).
+        OSError: the port does not exist, is busy or cannot be opened (naming it and why).
     """
-    import serial
+    from lofi.stages.record_devices import open_serial
 
-    try:
-        device = serial.Serial(port, baud, timeout=timeout_s)
-    except (serial.SerialException, ValueError) as err:
-        raise OSError(f"{port}: cannot open the serial port ({err})") from err
-    with device:
+    with open_serial(port, baud) as device:
         while True:
             line = device.readline()
             if line:
