@@ -54,3 +54,63 @@ def test_recorded_sessions_go_through_the_pipeline_to_table2(smoke_project, tmp_
         assert f"| {model}" in table, table
     runs = {p.parent.name for p in (results / "runs").glob("*/metrics.json")}
     assert not any(name.endswith("-truth") for name in runs)  # no truth to train on
+
+
+# -- which raw folders are sessions (parsed by workflow/rules/common.smk: dry runs, seconds each) ------
+
+POINT_META = "id: {name}\nsubjects: [S1]\nposition_m: [0.9, 2.4]\nstatus: complete\n"
+
+
+def _dry_run(tmp_path: Path, folders: dict[str, dict[str, str]], *config: str) -> subprocess.CompletedProcess:
+    """``snakemake -n`` (smoke scale, source=recorded) in a scratch copy whose raw folder holds
+    ``folders``: folder name -> {file name: text}."""
+    project = scratch_copy(tmp_path)
+    raw = project / SMOKE_ROOT / "data" / "raw"
+    for name, files in folders.items():
+        (raw / name).mkdir(parents=True)
+        for file, text in files.items():
+            (raw / name / file).write_text(text)
+    return snakemake(project, "-n", "--configfile", SMOKE_CONFIG, "--config", "source=recorded", *config)
+
+
+def test_a_point_session_whose_name_is_not_a_plain_regex_is_planned_and_stray_folders_are_skipped(tmp_path):
+    """``p0.9+2.4`` matches itself only as an escaped wildcard constraint; ``notes`` (no session.yaml,
+    no csi.csv) is not a session."""
+    point = "p0.9+2.4"
+    result = _dry_run(tmp_path, {point: {"session.yaml": POINT_META.format(name=point), "csi.csv": "x\n"},
+                                 "notes": {"readme.txt": "not a session\n"}})  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"lofi align scales/smoke/data/raw/{point} " in result.stdout
+    assert "notes" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("files", "config", "said"),
+    [
+        ({"csi.csv": "x\n"}, (), ["holds csi.csv but no session.yaml"]),
+        (
+            {"session.yaml": POINT_META.format(name="p").replace("complete", "recording")},
+            (),
+            ["status: recording", "did not end"],
+        ),
+        ({"session.yaml": POINT_META.format(name="p").replace("complete", "failed")}, (), ["status: failed"]),
+        ({"session.yaml": "id: p\nposition_m: null\n"}, (), ["needs video.mp4", "position_m"]),
+        ({"session.yaml": "id: p\nposition_m: [1, nan]\n"}, (), ["session.yaml: position_m", "two finite"]),
+        (
+            {"session.yaml": POINT_META.format(name="p")},
+            ("csi={fill: csibert}",),
+            ["csi.fill: csibert is not supported for surveyed-point sessions yet"],
+        ),
+    ],
+)
+def test_a_raw_folder_that_cannot_be_a_session_is_refused_naming_it(tmp_path, files, config, said):
+    result = _dry_run(tmp_path, {"p": files}, *config)
+    message = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Error in file" in message and "Building DAG" not in message, message[
+        -3000:
+    ]  # refused at parse time
+    for text in said:
+        assert text in message, message[-3000:]
+    if "csibert" not in said[0]:
+        assert "scales/smoke/data/raw/p" in message

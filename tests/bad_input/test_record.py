@@ -76,7 +76,14 @@ def test_surveyed_point_outside_the_region(lofi, tmp_path: Path, port: str) -> N
     outcome, took = _timed(
         lofi, tmp_path / "s", "--serial", port, "--no-camera", "--scene", "lab", "--at", "2.5,1"
     )
-    outcome.refused("--at 2.5,1", "outside the floor region", "x 0..1.8 m")
+    outcome.refused("--at = 2.5,1", "outside the floor region", "x 0..1.8 m")
+    assert took < QUICK_S and not (tmp_path / "s").exists()
+
+
+def test_surveyed_point_without_scene_or_calibration_is_checked_against_the_lab(lofi, tmp_path, port) -> None:
+    """What `lofi align` will check the session against: the default lab region."""
+    outcome, took = _timed(lofi, tmp_path / "s", "--serial", port, "--no-camera", "--at", "1,4.9")
+    outcome.refused("--at = 1,4.9 m", "x 0..1.8 m, y 0..4.8 m", "the default lab region")
     assert took < QUICK_S and not (tmp_path / "s").exists()
 
 
@@ -85,3 +92,40 @@ def test_point_with_video_and_bad_ping_target(lofi, tmp_path: Path, port: str) -
     outcome = lofi("record", tmp_path / "s", "--serial", port, "--no-camera", "--ping", "router.local")
     outcome.refused("--ping router.local", "not an IP address")
     assert not (tmp_path / "s").exists()
+
+
+def _ping_program(folder: Path, body: str) -> Path:
+    """A folder holding a `ping` program of our own (a shell script), to put first on PATH."""
+    folder.mkdir()
+    program = folder / "ping"
+    program.write_text("#!/bin/sh\n" + body)
+    program.chmod(0o755)
+    return folder
+
+
+def test_icmp_traffic_without_a_ping_program(lofi, tmp_path: Path, port: str, monkeypatch) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no `ping` on this computer
+    outcome, took = _timed(
+        lofi, tmp_path / "s", "--serial", port, "--no-camera", "--ping", "127.0.0.1", "--ping-method", "icmp"
+    )
+    outcome.refused("--ping-method icmp", "no `ping` program", "--ping-method udp")
+    assert took < QUICK_S and not (tmp_path / "s").exists()
+
+
+def test_icmp_ping_that_stops_at_once(lofi, tmp_path: Path, port: str, monkeypatch) -> None:
+    bin_dir = _ping_program(tmp_path / "bin", 'echo "ping: sendmsg: Operation not permitted" >&2\nexit 2\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    outcome, took = _timed(
+        lofi, tmp_path / "s", "--serial", port, "--no-camera", "--ping", "127.0.0.1", "--ping-method", "icmp"
+    )
+    outcome.refused("--ping 127.0.0.1", "stopped at once (exit 2)", "Operation not permitted")
+    assert took < QUICK_S and not (tmp_path / "s").exists()
+
+
+def test_udp_traffic_that_cannot_be_sent(lofi, tmp_path: Path, port: str) -> None:
+    """The broadcast address takes no UDP packets from a socket not allowed to broadcast: the first
+    packet (the probe) fails before anything is written."""
+    outcome, took = _timed(lofi, tmp_path / "s", "--serial", port, "--no-camera", "--ping", "255.255.255.255")
+    outcome.refused("--ping 255.255.255.255 --ping-port 9", "cannot send UDP packets there")
+    assert took < QUICK_S and not (tmp_path / "s").exists()

@@ -9,7 +9,7 @@ from lofi.data.splits import TEST, TRAIN, UNUSED, VAL, make_split, session_point
 from lofi.data.windows import run_ids
 from lofi.io.constants import SPLITS
 
-#: Five sessions at four points; sessions 0 and 3 were recorded at the same point (to the mm).
+#: Five sessions at four points; sessions 0 and 3 were recorded at the same point (rounded to the mm).
 BOUNDS = [(0, 300), (300, 500), (500, 800), (800, 1000), (1000, 1200)]
 SUBJECTS = ["S1"] * 5
 POINTS = [(0.5, 1.0), (1.5, 1.0), (0.5, 4.0), (0.5004, 1.0), (1.5, 4.0)]
@@ -37,6 +37,16 @@ def test_each_fold_tests_one_point_validates_the_next_and_trains_on_the_rest(fol
         expected = {fold: TEST, (fold + 1) % 4: VAL}.get(point_of[session], TRAIN)
         assert part == expected, f"fold {fold}: session {session} at {POINTS[session]}"
     assert parts.count(TRAIN) >= 1
+
+
+def test_points_are_the_same_when_they_round_to_the_same_mm_not_when_they_lie_within_1_mm():
+    """0.5004 and 0.4996 m round to 0.500 m (one point, 0.8 mm apart); 0.5006 m rounds to 0.501 m (another
+    point, though 0.2 mm from 0.5004 m)."""
+    points = [(0.5004, 1.0), (0.4996, 1.0), (0.5006, 1.0), (1.5, 1.0), (1.5, 4.0)]
+    parts = _session_parts(split_parts(BOUNDS, SUBJECTS, 1200, "cross_point", 0, points=points))
+    assert parts == [TEST, TEST, VAL, TRAIN, TRAIN]
+    with pytest.raises(ValueError, match=r"folds 0 \.\. 3; points \(0\.5, 1\), \(0\.501, 1\), \(1\.5, 1\)"):
+        split_parts(BOUNDS, SUBJECTS, 1200, "cross_point", 4, points=points)
 
 
 def test_every_point_is_tested_in_exactly_one_fold():

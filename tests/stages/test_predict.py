@@ -213,3 +213,25 @@ def test_the_table_keeps_only_what_the_task_trained_and_times_without_host_clock
         assert table["region6"].tolist() == [0, 5, -1] and table["region2"].tolist() == [0, 1, -1]
     else:
         np.testing.assert_array_equal(table[["x_m", "y_m"]], outputs["xy"].astype(np.float64))
+
+
+@pytest.mark.parametrize(
+    ("recorded", "given", "used"),
+    [("dominant", None, "dominant"), ("dominant", "all", "all"), (None, None, "auto"), ("0,1", None, "0,1")],
+)
+def test_predict_reads_sig_modes_as_the_runs_data_set_was_made_unless_told(recorded, given, used):
+    from lofi.stages.predict import LoadedRun, sig_modes_of
+
+    record = RunModel(
+        {}, "mean", {}, "series", 1, 52, 4, "mean", "window", source={"keep_sig_modes": recorded}
+    )
+    run = LoadedRun("r", Path("model.pt"), record, None, None)
+    assert sig_modes_of(run, given) == used
+
+
+def test_every_run_records_how_its_data_sets_sig_modes_were_chosen(tiny):
+    record = load_run_model(tiny / "runs" / "gru" / "model.pt")
+    manifest = pd.read_json(tiny / "tiny" / "manifest.json", typ="series")
+    assert (
+        {s["keep_sig_modes"] for s in manifest["sessions"]} == {record.source["keep_sig_modes"]} == {"auto"}
+    )

@@ -8,7 +8,10 @@ pty; ``lofi record`` reads the slave side as it would read a USB serial port.
 from __future__ import annotations
 
 import contextlib
+import errno
+import inspect
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -17,17 +20,30 @@ import threading
 import time
 import tty
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from lofi.cli import main
+from lofi.cli import build_parser, main
+from lofi.io.esp32.layouts import ESP_RADAR_HEADER
 from lofi.io.esp32.reader import read_csi_log
-from lofi.io.serial_lines import SerialCsiConverter, StampedLine
-from lofi.io.session import read_session_meta, read_yaml
+from lofi.io.serial_lines import ConvertedLines, SerialCsiConverter, StampedLine
+from lofi.io.session import read_session_meta, read_yaml, write_yaml
 from lofi.io.video import VideoFrames, read_frames_csv
-from lofi.stages.record import LossMeter
-from lofi.stages.record_devices import UdpPinger
+from lofi.stages import record
+from lofi.stages.record import LossMeter, PingOptions, RecordOptions, SessionFiles, record_session
+from lofi.stages.record_devices import (
+    DEFAULT_BAUD,
+    DEFAULT_PING_HZ,
+    DEFAULT_PING_METHOD,
+    DEFAULT_UDP_PORT,
+    PING_METHODS,
+    Frame,
+    HostClock,
+    UdpPinger,
+)
+from lofi.stages.track import run_track
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "real_csi"
 REAL_LOGS = {
@@ -185,6 +201,269 @@ def test_udp_pinger_sends_at_the_rate_to_localhost() -> None:
             pass
     assert 70 <= pinger.sent <= 110
     assert received == pinger.sent
+
+
+def test_flush_writes_the_frame_rows_and_fsyncs_every_line_file(tmp_path: Path, monkeypatch) -> None:
+    files = SessionFiles(tmp_path, (64, 48), 10.0)
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    files.add_lines(ConvertedLines(csv=b"row\n", other=[b"log\n"]))
+    files.add_frame(np.zeros((48, 64, 3), np.uint8), 1.25)
+    files.flush()
+    assert set(synced) == {files.csi.fileno(), files.serial_log.fileno(), files.frames_csv.fileno()}
+    assert (tmp_path / "frames.csv").read_text().splitlines() == ["frame,t_host", "0,1.250000"]
+    files.close()
+    assert files.csi.closed and files.serial_log.closed and files.frames_csv.closed
+    assert len(VideoFrames(tmp_path / "video.mp4", expected=1)) == 1  # the index was written
+
+
+def test_encoding_gives_way_to_the_flush() -> None:
+    """A backlog of frames slower to encode than a second is encoded up to the flush time, no further."""
+    waiting: queue.Queue = queue.Queue()
+    for i in range(200):
+        waiting.put(Frame(float(i), np.zeros((2, 2, 3), np.uint8)))
+    encoded = []
+    files = SimpleNamespace(add_frame=lambda image, t_host: (time.sleep(0.01), encoded.append(t_host)))
+    devices = SimpleNamespace(camera=SimpleNamespace(frames=waiting))
+    run = record._Recording(HostClock(), 0.0, files, devices, None, None, None)  # type: ignore[arg-type]
+    start = time.monotonic()
+    run.encode_waiting(timeout_s=0.05, until=start + 0.2)
+    took = time.monotonic() - start
+    assert took < 0.5  # 200 frames would take 2 s
+    assert 5 <= len(encoded) < 100 and waiting.qsize() == 200 - len(encoded)
+    assert encoded == [float(i) for i in range(len(encoded))]  # in order; the rest waits in the queue
+
+
+def test_cli_defaults_are_the_recorders_constants() -> None:
+    """The defaults of `lofi record` and `lofi track` are the constants of the stages, not copies."""
+    parser = build_parser()
+    args = parser.parse_args(["record", "out", "--serial", "p", "--no-camera"])
+    options, ping = RecordOptions(Path("out"), "p"), PingOptions("192.0.2.1")
+    assert args.baud == options.baud == DEFAULT_BAUD
+    assert (args.rate, args.ping_method, args.ping_port) == (ping.rate_hz, ping.method, ping.port)
+    assert (ping.rate_hz, ping.method, ping.port) == (DEFAULT_PING_HZ, DEFAULT_PING_METHOD, DEFAULT_UDP_PORT)
+    assert PING_METHODS[0] == DEFAULT_PING_METHOD
+    with pytest.raises(SystemExit):
+        parser.parse_args(["record", "out", "--serial", "p", "--no-camera", "--ping-method", "tcp"])
+    track = parser.parse_args(["track", "--serial", "p", "--run", "r"])
+    assert track.baud == inspect.signature(run_track).parameters["baud"].default == DEFAULT_BAUD
+
+
+# -- short recordings from a silent pseudo-terminal (a second or two each) -------------------------
+
+#: A calibration.yaml whose region is the lab's (1.8 x 4.8 m).
+CALIBRATION = {
+    "anchors": [
+        {"pixel": [100, 400], "floor": [0.0, 0.0]},
+        {"pixel": [540, 400], "floor": [1.8, 0.0]},
+        {"pixel": [500, 150], "floor": [1.8, 4.8]},
+        {"pixel": [140, 150], "floor": [0.0, 4.8]},
+    ],
+    "region": {"x_m": [0.0, 1.8], "y_m": [0.0, 4.8]},
+}
+
+
+@pytest.fixture
+def port():
+    """The slave side of a pseudo-terminal: a serial port that exists and sends nothing."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    yield os.ttyname(slave)
+    os.close(master)
+    os.close(slave)
+
+
+class FakeCapture:
+    """Stands in for an OpenCV capture: 64 x 48 frames at about 20 fps. After ``block_after`` frames
+    ``grab`` hangs until ``unblock`` is set (a camera driver that stops answering). Records which
+    thread released it."""
+
+    def __init__(self, block_after: int | None = None) -> None:
+        self.block_after, self.grabs = block_after, 0
+        self.unblock = threading.Event()
+        self.released_by: list[str] = []
+
+    def grab(self) -> bool:
+        self.grabs += 1
+        if self.block_after is not None and self.grabs > self.block_after:
+            self.unblock.wait(30)
+            return False
+        time.sleep(0.05)
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        return True, np.full((48, 64, 3), (self.grabs * 20) % 256, np.uint8)
+
+    def release(self) -> None:
+        self.released_by.append(threading.current_thread().name)
+
+
+def _fake_camera(monkeypatch, capture: FakeCapture) -> None:
+    monkeypatch.setattr(record, "open_camera", lambda text: (capture, 20.0, (64, 48)))
+
+
+def _no_space(path: Path):
+    def fail(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    return fail
+
+
+def test_a_crash_while_writing_marks_the_session_failed_and_closes_every_file(
+    tmp_path: Path, port: str, monkeypatch, capsys
+) -> None:
+    out = tmp_path / "s"
+    opened: list[SessionFiles] = []
+    real_init = SessionFiles.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(SessionFiles, "__init__", init)
+    monkeypatch.setattr(SessionFiles, "add_lines", _no_space(out / "csi.csv"))  # the first flush, the drain
+    code = main(["record", str(out), "--serial", port, "--no-camera", "--duration", "5", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().count("\n") == 0 and "csi.csv: No space left on device" in err
+    meta = read_yaml(out / "session.yaml")
+    assert meta["status"] == "failed"
+    assert meta["stats"]["stopped_by"].startswith("error: OSError: [Errno 28] No space left on device")
+    assert meta["duration_s"] < 4  # stopped at the first flush, not at --duration
+    assert any(w.startswith("writing the last rows failed too") for w in meta["warnings"])
+    (files,) = opened
+    assert files.csi.closed and files.serial_log.closed  # closed although the drain failed
+    assert (out / "csi.csv").read_text() == ESP_RADAR_HEADER + "\n"
+
+
+def test_an_unexpected_error_is_one_line_too(tmp_path: Path, port: str, monkeypatch, capsys) -> None:
+    def boom(*_args) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(record.StatusLine, "show", boom)
+    out = tmp_path / "s"
+    code = main(["record", str(out), "--serial", port, "--no-camera", "--duration", "5", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.strip().count("\n") == 0
+    assert f"{out}: the recording stopped on an error (RuntimeError: boom second line)" in err
+    meta = read_yaml(out / "session.yaml")
+    assert (
+        meta["status"] == "failed" and meta["stats"]["stopped_by"] == "error: RuntimeError: boom second line"
+    )
+
+
+def test_a_crash_with_a_camera_still_finishes_the_video(
+    tmp_path: Path, port: str, monkeypatch, capsys
+) -> None:
+    out = tmp_path / "s"
+    capture = FakeCapture()
+    _fake_camera(monkeypatch, capture)
+    monkeypatch.setattr(record.StatusLine, "show", _no_space(out / "csi.csv"))
+    code = main(["record", str(out), "--serial", port, "--camera", "0", "--duration", "5", "--quiet"])
+    assert code == 2 and "No space left on device" in capsys.readouterr().err
+    meta = read_yaml(out / "session.yaml")
+    assert meta["status"] == "failed" and meta["stats"]["stopped_by"].startswith("error: OSError")
+    frames = read_frames_csv(out / "frames.csv")
+    assert len(frames) >= 5  # about a second at 20 fps
+    assert len(VideoFrames(out / "video.mp4", expected=len(frames))) == len(frames)  # index written
+    assert capture.released_by == ["lofi-camera"]
+
+
+def test_a_camera_thread_that_hangs_is_left_to_release_its_camera(
+    tmp_path: Path, port: str, monkeypatch
+) -> None:
+    out = tmp_path / "s"
+    capture = FakeCapture(block_after=10)
+    _fake_camera(monkeypatch, capture)
+    monkeypatch.setattr(record, "JOIN_S", 0.2)
+    try:
+        stats = record_session(RecordOptions(out, port, camera="0", duration_s=1.0), status=False)
+        assert capture.released_by == []  # never from the main thread while the camera thread runs
+    finally:
+        capture.unblock.set()
+    meta = read_yaml(out / "session.yaml")
+    assert meta["status"] == "complete" and stats.stopped_by == "duration"
+    assert any("thread lofi-camera still running" in w for w in meta["warnings"])
+    assert "\trecorder\tthread lofi-camera still running" in (out / "serial.log").read_text()
+    deadline = time.monotonic() + 5
+    while not capture.released_by and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert capture.released_by == ["lofi-camera"]
+    assert len(VideoFrames(out / "video.mp4", expected=len(read_frames_csv(out / "frames.csv")))) == 10
+
+
+def test_a_signal_during_the_shutdown_is_noted_and_the_shutdown_goes_on(
+    tmp_path: Path, port: str, monkeypatch
+) -> None:
+    assert threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT)
+    real_drain = record._Recording.drain
+
+    def drain_interrupted(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl-C while the last rows are written
+        time.sleep(0.1)
+        real_drain(self)
+
+    monkeypatch.setattr(record._Recording, "drain", drain_interrupted)
+    out = tmp_path / "s"
+    stats = record_session(RecordOptions(out, port, duration_s=0.5), status=False)
+    meta = read_yaml(out / "session.yaml")
+    assert meta["status"] == "complete" and stats.stopped_by == meta["stats"]["stopped_by"] == "duration"
+    assert meta["warnings"] == ["SIGINT received during the shutdown: noted, the shutdown went on"]
+    assert (out / "csi.csv").read_text() == ESP_RADAR_HEADER + "\n"
+    assert signal.getsignal(signal.SIGINT) is before  # restored after the last session.yaml write
+
+
+def test_force_with_the_calibration_of_the_session_it_replaces(tmp_path: Path, port: str) -> None:
+    out = tmp_path / "s"
+    out.mkdir()
+    write_yaml(out / "session.yaml", {"id": "s", "written_by": "lofi record"})
+    (out / "csi.csv").write_text("old\n")
+    write_yaml(out / "calibration.yaml", CALIBRATION)
+    kept = (out / "calibration.yaml").read_bytes()
+    args = ["record", str(out), "--serial", port, "--no-camera", "--duration", "0.5", "--quiet", "--force"]
+    assert main([*args, "--calibration", str(out / "calibration.yaml")]) == 0
+    assert (out / "calibration.yaml").read_bytes() == kept
+    assert (out / "csi.csv").read_text() == ESP_RADAR_HEADER + "\n"
+    assert read_yaml(out / "session.yaml")["status"] == "complete"
+
+
+def _fake_ping(folder: Path, body: str) -> Path:
+    """A `ping` program of our own in ``folder`` (put first on PATH)."""
+    folder.mkdir(exist_ok=True)
+    program = folder / "ping"
+    program.write_text("#!/bin/sh\n" + body)
+    program.chmod(0o755)
+    return folder
+
+
+def test_icmp_ping_messages_go_to_serial_log_and_never_block_ping(
+    tmp_path: Path, port: str, monkeypatch
+) -> None:
+    """A `ping` that writes more than a pipe holds (64 KiB) to stderr: lofi reads it as it comes,
+    so `ping` goes on (it reaches the marker) and its lines are in serial.log, reason ``ping``."""
+    marker = tmp_path / "ping_went_on"
+    body = (
+        'echo "args: $*" >&2\n'
+        "i=0\n"
+        'while [ $i -lt 1000 ]; do echo "ping: message $i, long enough for 1000 of them to fill a pipe'
+        + ' .............................." >&2; i=$((i+1)); done\n'
+        f'touch "{marker}"\n'
+        "exec sleep 30\n"
+    )
+    bin_dir = _fake_ping(tmp_path / "bin", body)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "s"
+    args = ["record", str(out), "--serial", port, "--no-camera", "--duration", "1.5", "--quiet"]
+    assert main([*args, "--ping", "127.0.0.1", "--ping-method", "icmp", "--rate", "50"]) == 0
+    assert marker.exists()
+    lines = (out / "serial.log").read_text().splitlines()
+    ping_lines = [line for line in lines if line.split("\t")[1] == "ping"]
+    assert len(ping_lines) == 1001 and ping_lines[0].endswith("args: -q -i 0.02 127.0.0.1")
+    meta = read_yaml(out / "session.yaml")
+    assert meta["status"] == "complete" and meta["stats"]["serial_log_lines"] == len(lines)
+    assert meta["source"]["traffic"] == "host icmp to 127.0.0.1 at 50 Hz"
 
 
 # -- whole recordings through the CLI (seconds each) ------------------------------------------------

@@ -77,3 +77,27 @@ def test_a_serial_port_that_does_not_exist_is_refused_in_one_line(project, capsy
     assert code != 0
     error = capsys.readouterr().err
     assert "/dev/no-such-port" in error and "Traceback" not in error
+
+
+@pytest.mark.slow
+def test_lofi_track_reads_a_serial_port_as_the_replay(project, tmp_path):
+    """A pty fed the walk's log at its recorded rate: the positions of the same windows as a replay."""
+    from lofi.stages.track import run_track
+    from tests.stages.test_record import Replayer
+
+    walk = project / "raw" / "walk"
+    ready = tmp_path / "ready"
+    ready.touch()
+    replay = Replayer(walk / "csi.csv", ready)
+    replay.start()
+    try:
+        live = run_track(project / "runs" / "knn", serial=replay.port, seconds=12, rate_hz=100.0)
+    finally:
+        replay.close()
+    assert len(live) >= 8 and (live["latency_ms"] < 1000).all()
+    whole = run_track(project / "runs" / "knn", replay=walk, speed=0, rate_hz=100.0)
+    merged = live.merge(whole, on="t_device", suffixes=("_live", "_replay"))
+    assert len(merged) >= len(live) - 2  # the same windows, but for the first (a partial start)
+    np.testing.assert_allclose(
+        merged[["x_m_live", "y_m_live"]], merged[["x_m_replay", "y_m_replay"]], atol=1e-6
+    )

@@ -100,3 +100,19 @@ def test_a_search_resumed_in_a_second_session_numbers_its_trials_on_and_reports_
     logged = client.search_runs([client.get_experiment_by_name("lofi-hparams").experiment_id])
     names = sorted(re.sub("-[0-9a-f]{8}-", "-TAG-", r.info.run_name) for r in logged)
     assert names == ["table2_lstm-window-TAG-seed0-trial0", "table2_lstm-window-TAG-seed0-trial1"]
+
+
+def test_a_study_with_trials_still_running_is_not_resumed(tmp_path):
+    """A second session at work (or a crashed one) holds trial numbers: refused, not reused."""
+    import optuna
+
+    from hydra_plugins.lofi_optuna_sweeper import _commit_schema_stamp, stored_trials
+
+    _commit_schema_stamp()
+    storage = f"sqlite:///{tmp_path / 'o.db'}"
+    study = optuna.create_study(study_name="s", storage=storage)
+    study.tell(study.ask(), 1.0)
+    assert stored_trials(storage, "s") == 1 and stored_trials(storage, "other") == 0
+    study.ask()  # asked, never told: RUNNING
+    with pytest.raises(ValueError, match=r"still RUNNING \(\[1\]\)"):
+        stored_trials(storage, "s")

@@ -4,6 +4,7 @@
 import hashlib
 import json
 import os
+import re
 
 from lofi.models.catalog import BASELINES, NETWORKS
 from lofi.stages.scenes import scene_path
@@ -82,20 +83,36 @@ RECORDED = config["source"] == "recorded"
 
 
 def recorded_sessions(raw):
-    """``(walks, points)`` of the recorded sessions in ``raw``: a session with video.mp4 is labelled
-    from video, one without from its session.yaml ``position_m``."""
-    import yaml
+    """``(walks, points)`` of the recorded sessions in ``raw``, each read with the project's reader
+    (``lofi.io.session.read_session_meta``): a session with video.mp4 is labelled from video, one
+    without at its session.yaml ``position_m``.
+
+    A folder holding neither session.yaml nor csi.csv is skipped. Refused, naming the folder: csi.csv
+    without session.yaml; ``status: recording`` (the recording was killed, or is still running) or
+    ``failed``; neither video.mp4 nor a ``position_m`` (``position_m: null`` included).
+    """
+    from lofi.io.session import SESSION_CSI, SESSION_META, SESSION_VIDEO, read_session_meta
 
     walks, points = {}, {}
-    for meta in sorted(Path(raw).glob("*/session.yaml")):
-        folder = meta.parent
-        if (folder / "video.mp4").is_file():
+    for folder in sorted(p for p in Path(raw).glob("*") if p.is_dir()):
+        if not (folder / SESSION_META).is_file():
+            if (folder / SESSION_CSI).exists():
+                raise ValueError(f"{folder}: holds {SESSION_CSI} but no {SESSION_META}; a recorded session "
+                                 f"needs both (lofi record writes them): add it, or move the folder out of {raw}")
+            continue
+        meta = read_session_meta(folder)
+        if meta.status in ("recording", "failed"):
+            why = ("the recording did not end cleanly (lofi record was killed, or is still running)"
+                   if meta.status == "recording" else "the recording failed")
+            raise ValueError(f"{folder}: {SESSION_META} says status: {meta.status}: {why}; check it with "
+                             f"`lofi inspect {folder}` and move the folder out of {raw} to run without it")
+        if (folder / SESSION_VIDEO).is_file():
             walks[folder.name] = None
-        elif "position_m" in (yaml.safe_load(meta.read_text()) or {}):
+        elif meta.position_m is not None:
             points[folder.name] = None
         else:
-            raise ValueError(f"{folder}: a recorded session needs video.mp4 (vision labels) or position_m "
-                             "in session.yaml (a surveyed point)")
+            raise ValueError(f"{folder}: a recorded session needs {SESSION_VIDEO} (vision labels) or "
+                             f"position_m: [x, y] in {SESSION_META} (a surveyed point)")
     if not walks and not points:
         raise ValueError(f"source: recorded, but {raw} holds no session folder (session.yaml): "
                          "record one with `lofi record`")
@@ -112,8 +129,18 @@ if RECORDED:
     if WALKS and LABELS["foot_offset_m"] == "fit":
         raise ValueError("source: recorded: labels.foot_offset_m: fit needs the simulated detector-training "
                          "sessions; give the correction in m (e.g. 0.12)")
+    if POINTS and REFILL:  # dataset_refill takes WALKS, align_refill needs positions.parquet
+        raise ValueError("csi.fill: csibert is not supported for surveyed-point sessions yet "
+                         f"({', '.join(sorted(POINTS))} in {RAW}): use csi.fill: linear (or spline), "
+                         "or move them out of the raw folder")
 #: The data set's sessions: walks (labels from video) and surveyed points.
 DATA_SESSIONS = {**WALKS, **POINTS}
+
+
+def alternatives(names):
+    """A wildcard constraint that matches exactly one of ``names`` (each escaped, so that a ``.`` or
+    ``+`` in a session or run name is literal), or only ``NONE`` when there are none."""
+    return "|".join(map(re.escape, names)) or "NONE"
 
 
 def output_folder(wildcards, output):

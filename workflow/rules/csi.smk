@@ -39,7 +39,7 @@ rule align:
         session=session_dir,
         tolerance=tolerance_option,
     wildcard_constraints:
-        session="|".join(WALKS) or "NONE",
+        session=alternatives(WALKS),
     priority: 10  # on the way to the data set (see rule dataset)
     benchmark:
         f"{BENCHMARKS}/align/{{session}}.tsv",
@@ -63,7 +63,7 @@ rule align_point:
     params:
         session=session_dir,
     wildcard_constraints:
-        session="|".join(POINTS) or "NONE",
+        session=alternatives(POINTS),
     priority: 10
     benchmark:
         f"{BENCHMARKS}/align/{{session}}.tsv",

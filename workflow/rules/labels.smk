@@ -19,7 +19,7 @@ rule simulate_detector_training:
         outfits=config["detector_training"]["outfit_change_s"],
         seed=config["seed"],
     wildcard_constraints:
-        session="|".join(DETTRAIN) or "NONE",
+        session=alternatives(DETTRAIN),
     threads: 1
     benchmark:
         f"{BENCHMARKS}/simulate/{{session}}.tsv",

@@ -15,7 +15,7 @@ rule simulate_walk:
         view=config["view"],
         seed=config["seed"],
     wildcard_constraints:
-        session="|".join(simulated(WALKS)) or "NONE",
+        session=alternatives(simulated(WALKS)),
     threads: 1
     benchmark:
         f"{BENCHMARKS}/simulate/{{session}}.tsv",
@@ -41,7 +41,7 @@ rule simulate_survey:
         stand_s=config["survey"]["stand_s"],
         seed=config["seed"],
     wildcard_constraints:
-        session="|".join(simulated(SURVEYS)) or "NONE",
+        session=alternatives(simulated(SURVEYS)),
     threads: 1
     benchmark:
         f"{BENCHMARKS}/simulate/{{session}}.tsv",

@@ -30,7 +30,7 @@ rule pretrain:
         overrides=run_overrides,
         run_dir=f"{RESULTS}/runs/{{run}}",
     wildcard_constraints:
-        run="|".join(PRETRAIN_RUNS) or "NONE",
+        run=alternatives(PRETRAIN_RUNS),
     threads: TRAIN["threads"]
     resources:
         gpu=GPUS_PER_JOB,
@@ -55,7 +55,7 @@ rule train:
         overrides=run_overrides,
         run_dir=f"{RESULTS}/runs/{{run}}",
     wildcard_constraints:
-        run="|".join(TRAIN_RUNS) or "NONE",
+        run=alternatives(TRAIN_RUNS),
     threads: TRAIN["threads"]
     resources:
         gpu=GPUS_PER_JOB,

@@ -6,7 +6,9 @@ same search asks Optuna for trials numbered after the stored ones, but Hydra's j
 0 and would reuse the first session's folders and names; and a seeded sampler, restarted, would
 draw the first session's parameters again. This sweeper starts the job numbers at the number of
 trials already in the study, so trial folder ``trial<k>`` is Optuna's trial ``k``, and moves the
-sampler's random stream on by that number (the same resumed search draws the same trials).
+sampler's random stream on by that number (the same resumed search draws the same trials, for
+samplers with a seeded stream such as TPE's). Sessions of one study run one after another: a
+study with trials still RUNNING is refused.
 (Hydra finds sweepers only in the ``hydra_plugins`` package.)
 """
 
@@ -76,4 +78,11 @@ def stored_trials(storage: object, study_name: str | None) -> int:
         study = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:  # no such study yet: this session creates it
         return 0
+    running = [t.number for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    if running:  # another session at work, or one that crashed: its trial numbers are taken
+        raise ValueError(
+            f"Optuna study {study_name!r} in {storage} has trials still RUNNING ({running}): resume a "
+            "search only after the last session has ended (sessions of one study run one after another); "
+            "after a crash, start a new study (hydra.sweeper.study_name=...)"
+        )
     return len(study.trials)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from lofi.cli.types import bounded, folder_name, non_negative_float, non_negative_int, positive_float
-from lofi.csi.choices import FILL_METHODS, MAX_RATE_HZ, parse_keep_sig_modes
+from lofi.csi.choices import DEFAULT_KEEP_SIG_MODES, FILL_METHODS, MAX_RATE_HZ, parse_keep_sig_modes
 from lofi.stages.paths import (
     INTERIM,
     PIPELINE_FILL,
@@ -170,7 +170,7 @@ def _add_csi(sub: argparse._SubParsersAction) -> None:
     csi.add_argument(
         "--keep-sig-modes",
         type=keep_sig_modes,
-        default="auto",
+        default=DEFAULT_KEEP_SIG_MODES,
         metavar="auto|dominant|all|0,1",
         help="which sig_mode sub-streams of the pinged MAC are pings: auto judges each minority one by its "
         "timing (beacons every ~102.4 ms or frames between the pings are dropped as 'beacon', a sub-stream "

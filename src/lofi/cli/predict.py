@@ -7,6 +7,17 @@ import argparse
 from lofi.cli.types import positive_int
 from lofi.csi.choices import FILL_METHODS
 
+
+def add_keep_sig_modes(parser: argparse.ArgumentParser) -> None:
+    """``--keep-sig-modes`` of a command applying a run (default: as the run's data set was made)."""
+    from lofi.cli.ingest import keep_sig_modes
+
+    parser.add_argument(
+        "--keep-sig-modes", type=keep_sig_modes, metavar="auto|dominant|all|0,1",
+        help="which sig_mode sub-streams are pings (default: the setting the run's data set was made with)",
+    )  # fmt: skip
+
+
 #: Fill methods predict can apply on its own (csibert needs a recovery file).
 PREDICT_FILLS = tuple(m for m in FILL_METHODS if m != "csibert")
 
@@ -46,12 +57,15 @@ def add_predict_command(sub: argparse._SubParsersAction) -> None:
         metavar="ROWS",
         help="window length the model must read (refused if the run's differs; default: the run's)",
     )
+    add_keep_sig_modes(predict)
     predict.set_defaults(func=_cmd_predict, reads=("session", "run"), writes=("out", "plot"))
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from lofi.stages.predict import run_predict, summary_line
 
-    result = run_predict(args.session, args.run, args.out, args.plot, args.root, args.fill, args.length)
+    result = run_predict(
+        args.session, args.run, args.out, args.plot, args.root, args.fill, args.length, args.keep_sig_modes
+    )
     print(summary_line(result))
     return 0

@@ -7,6 +7,13 @@ import math
 from pathlib import Path
 
 from lofi.cli.types import bounded, positive_float
+from lofi.stages.record_devices import (
+    DEFAULT_BAUD,
+    DEFAULT_PING_HZ,
+    DEFAULT_PING_METHOD,
+    DEFAULT_UDP_PORT,
+    PING_METHODS,
+)
 
 #: Largest ping rate the host drives (Hz): beyond it the ESP32's CSI callback cannot keep up.
 MAX_PING_HZ = 1000.0
@@ -22,9 +29,10 @@ def add_record_command(sub: argparse._SubParsersAction) -> None:
             "and frames from --camera, stamp both with one host clock, and write the session folder "
             "OUT_DIR as it goes: csi.csv (esp-radar layout, host timestamp filled in), video.mp4 + "
             "frames.csv, session.yaml, calibration.yaml (a copy of --calibration) and serial.log (every "
-            "serial line that is not a CSI row). Files are flushed every second. Stop with Ctrl-C or "
-            "SIGTERM (or --duration); a status line on stderr shows CSI rate, loss, camera fps and "
-            "dropped frames once a second."
+            "serial line that is not a CSI row). csi.csv, frames.csv and serial.log are written and "
+            "fsynced every second. Stop with Ctrl-C or SIGTERM (or --duration); a status line on stderr "
+            "shows CSI rate, loss, camera fps and dropped frames once a second. A recording stopped by "
+            "an error still closes its files and says status: failed in session.yaml."
         ),
     )
     rec.add_argument("out_dir", metavar="OUT_DIR", help="new session folder (its name is the session id)")
@@ -32,7 +40,10 @@ def add_record_command(sub: argparse._SubParsersAction) -> None:
         "--serial", required=True, metavar="PORT", help="the ESP32's serial port, e.g. /dev/ttyUSB0"
     )
     rec.add_argument(
-        "--baud", type=bounded(int, 300, 10_000_000), default=921600, help="baud rate (default: %(default)s)"
+        "--baud",
+        type=bounded(int, 300, 10_000_000),
+        default=DEFAULT_BAUD,
+        help="baud rate (default: %(default)s)",
     )
     source = rec.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -67,13 +78,13 @@ def add_record_command(sub: argparse._SubParsersAction) -> None:
     ping.add_argument(
         "--rate",
         type=bounded(float, 0.0, MAX_PING_HZ, low_open=True),
-        default=100.0,
+        default=DEFAULT_PING_HZ,
         help="packets per second for --ping (default: %(default)s)",
     )
     ping.add_argument(
         "--ping-method",
-        choices=("udp", "icmp"),
-        default="udp",
+        choices=PING_METHODS,
+        default=DEFAULT_PING_METHOD,
         help="udp: small UDP datagrams to --ping-port, sent by lofi itself (no root needed; the router "
         "answers a closed port with ICMP); icmp: the system `ping -i 1/RATE` (echo requests; intervals "
         "under 0.2 s usually need root) (default: %(default)s)",
@@ -81,7 +92,7 @@ def add_record_command(sub: argparse._SubParsersAction) -> None:
     ping.add_argument(
         "--ping-port",
         type=bounded(int, 1, 65535),
-        default=9,
+        default=DEFAULT_UDP_PORT,
         help="UDP port for --ping (default: %(default)s)",
     )
     rec.add_argument("--force", action="store_true", help="replace the session files already in OUT_DIR")

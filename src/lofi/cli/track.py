@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from lofi.cli.predict import PREDICT_FILLS
+from lofi.cli.predict import PREDICT_FILLS, add_keep_sig_modes
 from lofi.cli.types import positive_float, positive_int
+from lofi.stages.record_devices import DEFAULT_BAUD
 
 #: Positions kept in the live window's trail.
 TRAIL = 30
@@ -31,7 +32,7 @@ def add_track_command(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--replay", metavar="CSV", help="a CSI log (or session folder) replayed at its rate")
     track.add_argument("--run", required=True, help="run folder holding model.pt, or an MLflow run id")
     track.add_argument(
-        "--baud", type=positive_int, default=921600, help="serial baud rate (default: %(default)s)"
+        "--baud", type=positive_int, default=DEFAULT_BAUD, help="serial baud rate (default: %(default)s)"
     )
     track.add_argument(
         "--speed", type=float, default=1.0,
@@ -48,6 +49,7 @@ def add_track_command(sub: argparse._SubParsersAction) -> None:
     track.add_argument(
         "--no-window", action="store_true", help="never open a window (default: one when a display exists)"
     )
+    add_keep_sig_modes(track)
     track.set_defaults(func=_cmd_track, reads=("replay", "run"), writes=("out", "plot"))
 
 
@@ -56,7 +58,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
 
     table = run_track(
         args.run, args.serial, args.replay, args.baud, args.speed, args.rate_hz, args.fill, args.seconds,
-        args.out, args.plot, args.root, display=_display(args.no_window),
+        args.out, args.plot, args.root, display=_display(args.no_window), keep_sig_modes=args.keep_sig_modes,
     )  # fmt: skip
     print(latency_summary(table))
     return 0

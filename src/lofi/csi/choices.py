@@ -14,6 +14,8 @@ MAX_RATE_HZ = 10_000.0
 #: ping stream by their timing (:mod:`lofi.csi.beacons`), ``dominant`` keeps the most frequent
 #: sig_mode only, ``all`` keeps every sig_mode.
 SIG_MODE_SETTINGS = ("auto", "dominant", "all")
+#: The default of --keep-sig-modes (lofi csi, predict, track; the pipeline's csi.keep_sig_modes).
+DEFAULT_KEEP_SIG_MODES = "auto"
 #: sig_mode values an ESP32 logs: 0 non-HT (11b/g), 1 HT (11n), 3 VHT (11ac, later chips).
 SIG_MODE_VALUES = (0, 1, 2, 3)
 

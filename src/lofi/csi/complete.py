@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from lofi.csi.beacons import choose_sig_modes
-from lofi.csi.choices import MAX_RATE_HZ, parse_keep_sig_modes
+from lofi.csi.choices import DEFAULT_KEEP_SIG_MODES, MAX_RATE_HZ, parse_keep_sig_modes
 from lofi.csi.clock import (
     ClockFit,
     check_counter_advances,
@@ -82,7 +82,7 @@ class CompletionOptions:
     max_gap_s: float = 0.5
     max_insert_s: float = 60.0
     clock_jump_s: float = 1.0
-    keep_sig_modes: str = "auto"
+    keep_sig_modes: str = DEFAULT_KEEP_SIG_MODES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keep_sig_modes", parse_keep_sig_modes(self.keep_sig_modes))

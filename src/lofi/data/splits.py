@@ -12,8 +12,8 @@ or a segment.
   sorted; ``fold`` picks the test subject, all of whose rows are test. The last ``val_frac``
   of every other session is validation, the rest training.
 * ``cross_point``: leave one surveyed point out, for sessions each recorded at one marked floor
-  point (manifest ``position_m``). Points are the distinct ``(x, y)`` (to the mm), sorted; ``fold``
-  picks the test point, all of whose sessions are test; the next point in that order (the
+  point (manifest ``position_m``). Points are the distinct ``(x, y)`` rounded to the mm, sorted;
+  ``fold`` picks the test point, all of whose sessions are test; the next point in that order (the
   first after the last) is validation, whole sessions too; the rest training. Folds are built
   as ``cross_subject``'s are, with points in place of subjects; at least 3 points are needed.
 
@@ -33,7 +33,9 @@ from lofi.io.constants import PARTS, SPLITS
 TRAIN, VAL, TEST = 0, 1, 2
 #: Part of rows that belong to no part.
 UNUSED = -1
-#: Surveyed points closer than this (decimals of a metre: 1 mm) are the same point.
+#: Surveyed points are compared rounded to this many decimals of a metre (the mm): two points are
+#: the same point when both coordinates round to the same mm (0.5004 and 0.4996 m do; 0.5004 and
+#: 0.5006 m, 0.2 mm apart, do not: they round to 0.500 and 0.501 m).
 POINT_DECIMALS = 3
 #: ``cross_point`` needs a test point, a validation point and at least one training point.
 MIN_POINTS = 3

@@ -28,7 +28,8 @@ from lofi.io.esp32.writer import ESP_RADAR_DEFAULTS, write_esp_radar_csv
 SERIAL_LOG = "serial.log"
 #: Fields of the parsed rows copied into the esp-radar row when the firmware logs them.
 _COPIED = [n for n in ESP_RADAR_DEFAULTS if n not in ("seq", "first_word_invalid")] + [DEVICE_TIME_COLUMN]
-_ROW_MARK = b"CSI_DATA"
+#: What marks a CSI row of the ESP32 firmwares (other lines: header, boot messages, logs, prompts).
+CSI_ROW_MARK = b"CSI_DATA"
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _PROMPT = re.compile(rb"^(?:\s*csi>\s*)+")
 _N_USEFUL = len(LLTF_USEFUL)
@@ -84,7 +85,7 @@ class SerialCsiConverter:
                 candidates = []
                 self.header = clean
                 out.other.append(serial_log_line(line.t_host, "header", line.text))
-            elif _ROW_MARK in clean:
+            elif CSI_ROW_MARK in clean:
                 candidates.append(line)
             elif line.text.strip():  # a bare prompt too: nothing the port sent is dropped unseen
                 out.other.append(serial_log_line(line.t_host, "not_csi", line.text))

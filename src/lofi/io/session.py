@@ -127,9 +127,12 @@ class SessionMeta:
     nominal frame rate (Hz); ``None`` when the file does not give them (they are
     then estimated from the data). ``position_m`` is the surveyed floor point ``(x, y)`` (m, in
     the region frame) of a session recorded standing at one marked point: every CSI row takes
-    it as its label; ``None`` for other sessions. ``path`` is the file read, ``None`` when the
-    folder has no ``session.yaml`` (every field then has its default and ``id`` is
-    the folder's name).
+    it as its label; ``None`` for other sessions. ``scene_file`` is the scene the session was
+    recorded or simulated in, as ``lofi record --scene`` / ``lofi simulate --scene`` gave it (a
+    packaged scene's name or a scene file's path), or ``None``. ``status`` is what ``lofi record``
+    says of the recording (``recording`` until it ends cleanly, then ``complete``; ``failed``),
+    ``None`` when not given. ``path`` is the file read, ``None`` when the folder has no
+    ``session.yaml`` (every field then has its default and ``id`` is the folder's name).
     """
 
     id: str
@@ -142,6 +145,8 @@ class SessionMeta:
     camera_rate_hz: float | None = None
     csv_layout: str | None = None
     position_m: tuple[float, float] | None = None
+    scene_file: str | None = None
+    status: str | None = None
     path: Path | None = None
 
 
@@ -163,6 +168,8 @@ def read_session_meta(folder: str | os.PathLike[str]) -> SessionMeta:
         camera_rate_hz=_rate(data, "camera_rate_hz", path),
         csv_layout=_text(data, "csv_layout", path),
         position_m=_point(data, "position_m", path),
+        scene_file=_text(data, "scene_file", path),
+        status=_text(data, "status", path),
         path=path,
     )
 

@@ -7,8 +7,10 @@ Two sources of labels:
   row that point, from ``lofi align --at X,Y`` or ``position_m`` in ``session.yaml``. No host time
   is needed, so logs without host timestamps (the esp-csi layout) are labelled on the device clock.
 
-A surveyed point must lie in the floor region (m, region frame): ``[0, w] x [0, d]`` with the size
-of the session's ``calibration.yaml`` ``region`` when it has one, else the default lab region.
+A surveyed point must lie in the floor region (m, region frame, origin at the region's corner):
+``[0, w] x [0, d]`` with the size of the session's ``calibration.yaml`` ``region`` when it has one,
+else of the scene its ``session.yaml`` names (``scene_file``), else the default lab region
+(:func:`lofi.stages.scenes.session_region`); ``lofi record --at`` checks the same region.
 """
 
 from __future__ import annotations
@@ -21,20 +23,13 @@ import numpy as np
 import pandas as pd
 
 from lofi.csi.align import AlignError, Alignment, align_labels, camera_period_s, label_at_point
-from lofi.io.constants import DEFAULT_REGION_M
 from lofi.io.json_report import file_sha256, json_after
 from lofi.io.matrix_table import TableFileError
 from lofi.io.provenance import read_provenance
-from lofi.io.session import (
-    SESSION_CALIBRATION,
-    SESSION_CSI,
-    SESSION_FRAMES,
-    SessionMeta,
-    read_session_meta,
-    read_yaml,
-)
+from lofi.io.session import SESSION_CSI, SESSION_FRAMES, SessionMeta, read_session_meta
 from lofi.io.tables import read_csi_table, read_positions, write_csi_table
-from lofi.vision.calibration import region_size
+from lofi.stages.scenes import session_region
+from lofi.vision.calibration import check_point
 
 #: Where a surveyed point given on the command line comes from (``position_source`` of the summary).
 AT_OPTION = "--at"
@@ -75,29 +70,6 @@ def check_inputs_belong(session: Path, csi_path: Path, positions_path: Path | No
     return hashes
 
 
-def session_region(session: Path) -> tuple[tuple[float, float], str]:
-    """The floor region size (w, d) in m of ``session`` and where it comes from: the ``region`` of its
-    ``calibration.yaml`` when it has one, else :data:`~lofi.io.constants.DEFAULT_REGION_M`."""
-    path = session / SESSION_CALIBRATION
-    size = region_size(read_yaml(path), str(path)) if path.is_file() else None
-    if size is not None:
-        return size, str(path)
-    return DEFAULT_REGION_M, "the default region"
-
-
-def check_in_region(point_m: tuple[float, float], what: str, session: Path) -> tuple[float, float]:
-    """``point_m`` (x, y in m) if it lies in the session's floor region (edges included), else an
-    AlignError naming ``what`` (the option or file and field), the value and the region."""
-    (w, d), source = session_region(session)
-    x, y = (float(v) for v in point_m)
-    if not (0.0 <= x <= w and 0.0 <= y <= d):  # NaN fails too
-        raise AlignError(
-            f"{what} = {x:g},{y:g} m lies outside the floor region x 0..{w:g} m, y 0..{d:g} m "
-            f"({source}); a surveyed point is given in metres in the region's frame"
-        )
-    return x, y
-
-
 def surveyed_point(
     session: Path, meta: SessionMeta, positions_path: str | Path | None, at: tuple[float, float] | None
 ) -> tuple[tuple[float, float], str] | None:
@@ -109,7 +81,7 @@ def surveyed_point(
     if at is not None:
         if positions_path is not None:
             raise AlignError(f"give {AT_OPTION} or a positions table ({positions_path}), not both")
-        return check_in_region(at, AT_OPTION, session), AT_OPTION
+        return check_point(at, session_region(session), AT_OPTION), AT_OPTION
     if positions_path is not None:
         return None
     if meta.position_m is None:
@@ -118,7 +90,7 @@ def surveyed_point(
             f"`lofi localize`, or give --positions), no {AT_OPTION} X,Y and no position_m in "
             f"{meta.path or session / 'session.yaml'}"
         )
-    return check_in_region(meta.position_m, f"{meta.path}: position_m", session), str(meta.path)
+    return check_point(meta.position_m, session_region(session), f"{meta.path}: position_m"), str(meta.path)
 
 
 def align_session(

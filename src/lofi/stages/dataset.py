@@ -430,6 +430,7 @@ def _session_entry(frame: pd.DataFrame, inputs: SessionInputs, start: int) -> di
         "filled": int(frame["filled"].sum()),
         "outage_rows": int(frame["outage"].sum()),
         "fill_method": report.get("fill_method"),
+        "keep_sig_modes": (report.get("options") or {}).get("keep_sig_modes"),
         "label_valid": int(valid.sum()),
         "label_coverage_pct": round(100.0 * float(valid.mean()), 3) if len(valid) else 0.0,
         "unlabelled_by_reason": {str(k): int(v) for k, v in reasons.items() if k != "valid"},

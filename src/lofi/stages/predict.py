@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from lofi.csi.choices import FILL_METHODS
+from lofi.csi.choices import DEFAULT_KEEP_SIG_MODES, FILL_METHODS
 from lofi.csi.complete import CompletedCsi, CompletionOptions
 from lofi.data.features import FeatureSpec
 from lofi.data.regions import GRIDS, grid_shape
@@ -182,7 +182,14 @@ def fill_method(run: LoadedRun, fill: str | None) -> str:
     return method
 
 
-def read_session_csi(session: str | Path, fill: str, keep_sig_modes: str = "auto") -> tuple[SessionCsi, dict]:
+def sig_modes_of(run: LoadedRun, keep_sig_modes: str | None = None) -> str:
+    """``keep_sig_modes`` when given, else the setting the run's data set was made with, else the default."""
+    return keep_sig_modes or run.record.source.get("keep_sig_modes") or DEFAULT_KEEP_SIG_MODES
+
+
+def read_session_csi(
+    session: str | Path, fill: str, keep_sig_modes: str = DEFAULT_KEEP_SIG_MODES
+) -> tuple[SessionCsi, dict]:
     """The session's completed CSI (``lofi csi``'s completion with ``fill`` and ``keep_sig_modes``)
     and its report."""
     completed, report = complete_session_csi(
@@ -330,12 +337,14 @@ def run_predict(
     root: str | Path = ".",
     fill: str | None = None,
     length: int | None = None,
+    keep_sig_modes: str | None = None,
 ) -> PredictResult:
     """Apply RUN's model to SESSION's CSI; write the table (default :func:`default_output`) and its
     trajectory plot (default: beside the table, ``.png``). See the module docstring.
 
     ``fill``: how to fill lost rows (default: as the run's data set); ``length``: the window length
-    (rows) the caller expects, refused when the run's differs (default: the run's).
+    (rows) the caller expects, refused when the run's differs (default: the run's);
+    ``keep_sig_modes``: which sig_mode sub-streams are pings (default: as the run's data set).
     """
     loaded = load_run(run, root)
     check_length(loaded, length)
@@ -343,7 +352,7 @@ def run_predict(
     out = Path(out) if out else default_output(session, loaded.name, root)
     plot = Path(plot) if plot else out.with_suffix(".png")
     _check_outputs(out, plot, loaded.path)
-    csi, report = read_session_csi(session, method)
+    csi, report = read_session_csi(session, method, sig_modes_of(loaded, keep_sig_modes))
     starts = window_starts(csi, loaded.record, str(session))
     table = prediction_table(loaded.record, csi, starts, predict_windows(loaded, csi, starts))
     session_id = read_session_meta(session).id

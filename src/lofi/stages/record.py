@@ -4,13 +4,16 @@ Both streams are stamped with one host clock (:class:`~lofi.stages.record_device
 and written as they arrive into the session folder of DESIGN §5: ``csi.csv`` (esp-radar
 layout, host ``timestamp`` filled in), ``video.mp4`` + ``frames.csv``, ``session.yaml``,
 ``calibration.yaml`` (a copy, when given) and ``serial.log`` (every serial line that is not
-a CSI row). Files are flushed at least once a second, so a crash loses at most the last
-second: ``csi.csv``, ``frames.csv`` and ``serial.log`` hold whole lines (a row cut by a
-SIGKILL in the middle of a write is the reader's ``truncated_row``). After a SIGKILL
-``video.mp4`` has no index and cannot be played; its ``frames.csv`` stays valid and the
-CSI can still be used on its own. ``session.yaml`` says ``status: recording`` until the
-recording ends cleanly (duration reached, Ctrl-C, SIGTERM, the serial port gone). A camera stream
-that ends (a video file played as the camera, an unplugged webcam) ends the video, not the recording.
+a CSI row; also the system ``ping``'s messages and the recorder's own notes). Once a second
+``csi.csv``, ``frames.csv`` and ``serial.log`` are written and fsynced, so a crash or a power
+loss loses about the last second: they hold whole lines (a row cut by a SIGKILL in the middle
+of a write is the reader's ``truncated_row``). After a SIGKILL or a power loss ``video.mp4``
+has no index and cannot be played; its ``frames.csv`` stays valid and the CSI can still be used
+on its own. ``session.yaml`` says ``status: recording`` until the recording ends, then
+``complete`` when it ended cleanly (duration reached, Ctrl-C, SIGTERM, the serial port gone) or
+``failed`` when an error stopped it (``stats.stopped_by: "error: ..."``; the files are still
+closed, the video finished, and the error is raised). A camera stream that ends (a video file
+played as the camera, an unplugged webcam) ends the video, not the recording.
 """
 
 from __future__ import annotations
@@ -19,13 +22,12 @@ import contextlib
 import math
 import os
 import queue
-import shutil
 import signal
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,9 +37,10 @@ import numpy as np
 
 from lofi import __version__
 from lofi.csi.loss import estimate_rate_hz, missing_per_gap
+from lofi.io.atomic import with_path
 from lofi.io.esp32.layouts import ESP_RADAR_HEADER
 from lofi.io.names import check_name
-from lofi.io.serial_lines import SERIAL_LOG, ConvertedLines, SerialCsiConverter
+from lofi.io.serial_lines import SERIAL_LOG, ConvertedLines, SerialCsiConverter, serial_log_line
 from lofi.io.session import (
     SESSION_CALIBRATION,
     SESSION_CSI,
@@ -49,7 +52,11 @@ from lofi.io.session import (
 )
 from lofi.io.video import FRAMES_COLUMNS, VideoWriter
 from lofi.stages.record_devices import (
+    DEFAULT_BAUD,
+    DEFAULT_PING_HZ,
+    DEFAULT_PING_METHOD,
     DEFAULT_UDP_PORT,
+    PING_METHODS,
     CameraSource,
     HostClock,
     IcmpPinger,
@@ -61,11 +68,12 @@ from lofi.stages.record_devices import (
     open_camera,
     open_serial,
 )
+from lofi.vision.calibration import FloorRegion, check_point, load_calibration
 
 WRITTEN_BY = "lofi record"
 #: Files a recording writes; a folder holding any of them already holds a session.
 SESSION_FILES = (SESSION_META, SESSION_CSI, SESSION_VIDEO, SESSION_FRAMES, SESSION_CALIBRATION, SERIAL_LOG)
-#: Most time between two flushes of the session's files (s): what a crash can lose.
+#: Time between two flushes (write + fsync) of the session's files (s): about what a crash can lose.
 FLUSH_S = 1.0
 #: Frame rate written into video.mp4 when the camera does not report one (frames/s).
 FALLBACK_FPS = 30.0
@@ -74,22 +82,22 @@ _WRAP_US = 1 << 32
 
 @dataclass(frozen=True)
 class PingOptions:
-    """Host-generated traffic: ``method`` udp (to ``port``) or icmp (system ``ping``) at ``rate_hz``."""
+    """Host-generated traffic: ``method`` udp (to ``port``) or icmp (system ``ping``) at ``rate_hz`` (Hz)."""
 
     target: str
-    rate_hz: float = 100.0
-    method: str = "udp"
+    rate_hz: float = DEFAULT_PING_HZ
+    method: str = DEFAULT_PING_METHOD
     port: int = DEFAULT_UDP_PORT
 
 
 @dataclass(frozen=True)
 class RecordOptions:
-    """What to record and where. ``camera`` None records without video (a surveyed point at ``at_m``,
-    region-frame metres); ``duration_s`` None records until Ctrl-C or SIGTERM."""
+    """What to record and where. ``baud``: bit/s; ``camera`` None records without video (a surveyed
+    point at ``at_m``, region-frame metres); ``duration_s`` (s) None records until Ctrl-C or SIGTERM."""
 
     out_dir: Path
     serial_port: str
-    baud: int = 921600
+    baud: int = DEFAULT_BAUD
     camera: str | None = None
     at_m: tuple[float, float] | None = None
     duration_s: float | None = None
@@ -138,36 +146,18 @@ def check_out_dir(out: Path, force: bool) -> None:
         )
 
 
-def region_bounds(scene: str | None, calibration: Path | None) -> tuple[tuple[float, float], ...] | None:
-    """((x_lo, x_hi), (y_lo, y_hi)) of the floor region in m: the calibration's ``region`` if it has
-    one, else the scene's (its region frame starts at 0); None when neither gives one."""
+def recording_region(scene: str | None, calibration: Path | None) -> FloorRegion:
+    """The floor region (w, d in m, region frame: origin at its corner) that ``--at`` is checked
+    against: the one ``lofi align`` finds in the session (:func:`lofi.stages.scenes.floor_region`:
+    the calibration's ``region``, else the scene's, else the default lab region). ``--calibration``
+    (anchors and region) and ``--scene`` are validated here, before anything is written."""
+    from lofi.stages.scenes import floor_region, load_scene
+
     if calibration is not None:
-        from lofi.vision.calibration import load_calibration
-
-        data = read_yaml(calibration)
-        if load_calibration(data, str(calibration))[1] is not None:
-            return tuple((float(data["region"][k][0]), float(data["region"][k][1])) for k in ("x_m", "y_m"))
+        load_calibration(read_yaml(calibration), str(calibration))
     if scene is not None:
-        from lofi.stages.scenes import load_scene
-
-        width, depth = load_scene(scene).region.size_m
-        return (0.0, float(width)), (0.0, float(depth))
-    return None
-
-
-def check_point(
-    at_m: tuple[float, float], bounds: tuple[tuple[float, float], ...] | None, source: str
-) -> None:
-    """Refuse a surveyed point outside the floor region (m, region frame)."""
-    if bounds is None:
-        return
-    (x_lo, x_hi), (y_lo, y_hi) = bounds
-    x, y = at_m
-    if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi):
-        raise ValueError(
-            f"--at {x:g},{y:g}: the point lies outside the floor region of {source} "
-            f"(x {x_lo:g}..{x_hi:g} m, y {y_lo:g}..{y_hi:g} m)"
-        )
+        load_scene(scene)
+    return floor_region(calibration, scene)
 
 
 # -- the recording -----------------------------------------------------------------------------------
@@ -200,16 +190,33 @@ class LossMeter:
 
 
 class SessionFiles:
-    """The session's open files, written as rows arrive and flushed by :meth:`flush`."""
+    """The session's open files, written as rows arrive; :meth:`flush` hands them to the disk.
+
+    The files are unbuffered (every write is one whole batch of lines); :meth:`flush` writes the
+    waiting ``frames.csv`` rows and fsyncs ``csi.csv``, ``serial.log`` and ``frames.csv``, so what
+    was written survives a crash or power loss. :meth:`close` finishes every file even when one
+    of them fails.
+    """
 
     def __init__(self, out: Path, frame_size: tuple[int, int] | None, fps: float) -> None:
-        self.csi = _open_new(out / SESSION_CSI, ESP_RADAR_HEADER + "\n")
-        self.serial_log = _open_new(out / SERIAL_LOG, "")
-        self.frames_csv = (
-            _open_new(out / SESSION_FRAMES, ",".join(FRAMES_COLUMNS) + "\n") if frame_size else None
-        )
-        self.video = VideoWriter(out / SESSION_VIDEO, fps, frame_size) if frame_size else None
+        self._stack = contextlib.ExitStack()  # closes what was opened, each file even if another fails
+        with self._stack:
+            self.csi = self._open(out / SESSION_CSI, ESP_RADAR_HEADER + "\n")
+            self.serial_log = self._open(out / SERIAL_LOG, "")
+            self.frames_csv = (
+                self._open(out / SESSION_FRAMES, ",".join(FRAMES_COLUMNS) + "\n") if frame_size else None
+            )
+            self.video = VideoWriter(out / SESSION_VIDEO, fps, frame_size) if frame_size else None
+            if self.video is not None:
+                self._stack.callback(_finish_video, self.video)
+            self._stack = self._stack.pop_all()  # all open: closed by close()
         self._frame_rows: list[bytes] = []
+
+    def _open(self, path: Path, header: str) -> IO[bytes]:
+        handle = open(path, "wb", buffering=0)  # noqa: SIM115 (open while recording) unbuffered: every write is one whole batch of lines
+        self._stack.callback(_fsync_close, handle)
+        _write_all(handle, header.encode())
+        return handle
 
     def add_frame(self, image: np.ndarray, t_host: float) -> None:
         """Encode one frame; its ``frames.csv`` row is written with the next flush."""
@@ -220,40 +227,86 @@ class SessionFiles:
     def add_lines(self, converted: ConvertedLines) -> None:
         """Write converted CSI rows and serial.log lines (whole lines, one write each)."""
         if converted.csv:
-            self.csi.write(converted.csv)
+            _write_all(self.csi, converted.csv)
         if converted.other:
-            self.serial_log.write(b"".join(converted.other))
+            _write_all(self.serial_log, b"".join(converted.other))
+
+    def note(self, t_host: float, text: str) -> None:
+        """One line of the recorder's own in ``serial.log`` (reason ``recorder``)."""
+        _write_all(self.serial_log, serial_log_line(t_host, "recorder", text.encode()))
 
     def flush(self) -> None:
-        """Write the frame rows of the encoded frames and hand every file's bytes to the system."""
+        """Write the frame rows of the encoded frames and fsync every line file (not the video: it has
+        no index before :meth:`close` and cannot be played after a crash anyway)."""
         if self.frames_csv is not None and self._frame_rows:
-            self.frames_csv.write(b"".join(self._frame_rows))
+            _write_all(self.frames_csv, b"".join(self._frame_rows))
             self._frame_rows = []
         for handle in (self.csi, self.serial_log, self.frames_csv):
             if handle is not None:
-                handle.flush()
+                _fsync(handle)
 
     def close(self) -> None:
-        """Flush, finish the video (its index is written here) and close every file."""
-        self.flush()
-        if self.video is not None:
-            self.video.close()
-        for handle in (self.csi, self.serial_log, self.frames_csv):
-            if handle is not None:
-                os.fsync(handle.fileno())
-                handle.close()
+        """Flush, finish the video (its index is written here), fsync and close every file. Each
+        file is closed even when the flush or another file fails; the first error is raised."""
+        with self._stack:
+            self.flush()
 
 
-def _open_new(path: Path, header: str) -> IO[bytes]:
-    handle = open(path, "wb", buffering=0)  # noqa: SIM115 (open while recording) unbuffered: every write is one whole batch of lines
-    if header:
-        handle.write(header.encode())
-    return handle
+def _write_all(handle: IO[bytes], data: bytes) -> None:
+    """Write all of ``data`` (an unbuffered write may take part of it: a disk filling up)."""
+    view = memoryview(data)
+    try:
+        while view:
+            written = handle.write(view)
+            view = view[written or 0 :]
+    except OSError as err:
+        raise with_path(err, handle.name) from err
+
+
+def _fsync(handle: IO[bytes]) -> None:
+    try:
+        os.fsync(handle.fileno())
+    except OSError as err:
+        raise with_path(err, handle.name) from err
+
+
+def _fsync_close(handle: IO[bytes]) -> None:
+    try:
+        _fsync(handle)
+    finally:
+        handle.close()
+
+
+def _finish_video(video: VideoWriter) -> None:
+    """Write the video's index (OpenCV's release) and fsync the file."""
+    video.close()
+    if video.path.exists():
+        fd = os.open(video.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        except OSError as err:
+            raise with_path(err, video.path) from err
+        finally:
+            os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the folder's new file names durable (best effort: not every system opens folders)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event, why: list[str]) -> Iterator[None]:
-    """SIGINT and SIGTERM end the recording cleanly (in the main thread only; elsewhere: no handlers)."""
+    """SIGINT and SIGTERM end the recording cleanly (in the main thread only; elsewhere: no handlers).
+
+    The handlers stay until the block ends (after the last ``session.yaml`` write): a signal during
+    the shutdown is only noted in ``why``, so a second Ctrl-C cannot cut the shutdown short.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -279,6 +332,7 @@ class StatusLine:
         self.last = (0.0, 0, 0)  # time, rows, frames
 
     def show(self, elapsed_s: float, stats: RecordStats) -> None:
+        """Show the rates since the last call (``elapsed_s``: s since the recording started)."""
         t0, rows0, frames0 = self.last
         dt = max(elapsed_s - t0, 1e-9)
         self.last = (elapsed_s, stats.csi_rows, stats.frames)
@@ -294,97 +348,226 @@ class StatusLine:
         self.stream.flush()
 
     def end(self) -> None:
+        """End the status line (a newline after the last one on a terminal)."""
         if self.tty:
             self.stream.write("\n")
+            self.stream.flush()
+
+
+#: Longest wait for each source thread to end after the stop (s); one still running is left to end.
+JOIN_S = 2.0
+
+
+class RecordingError(OSError):
+    """A recording stopped by an error that is neither an ``OSError`` nor a ``ValueError``."""
+
+
+@dataclass
+class _Devices:
+    """What :func:`record_session` opened, before anything is written. Each source thread releases its
+    device when it ends; a device whose thread never started is released by :meth:`release_unstarted`."""
+
+    clock: HostClock
+    stop: threading.Event
+    port: object
+    serial: SerialSource
+    camera: CameraSource | None = None
+    fps: float = 0.0
+    frame_size: tuple[int, int] | None = None
+    udp: UdpPinger | None = None
+    icmp: IcmpPinger | None = None
+
+    def release_unstarted(self) -> None:
+        """Close the devices of the threads that never started; stop ``ping``."""
+        self.stop.set()
+        with contextlib.ExitStack() as stack:
+            if self.serial.ident is None:
+                stack.callback(self.port.close)  # type: ignore[attr-defined]
+            if self.camera is not None and self.camera.ident is None:
+                stack.callback(self.camera.capture.release)
+            if self.udp is not None:
+                stack.callback(self.udp.close)
+            if self.icmp is not None:
+                stack.callback(self.icmp.close)
 
 
 def record_session(options: RecordOptions, status: bool = True) -> RecordStats:
     """Record one session into ``options.out_dir``; returns its counts.
 
     Every check (output folder, surveyed point, calibration, scene, serial port, camera, traffic
-    target) runs before anything is written; each failure is an ``OSError`` or ``ValueError``
-    naming the option or file and the reason.
+    generator: its socket, or the system ``ping`` running for :data:`PING_PROBE_S`) runs before
+    anything is written; each failure is an ``OSError`` or ``ValueError`` naming the option or file
+    and the reason. An error during the recording closes the files, marks ``session.yaml``
+    ``status: failed`` and is raised (an error other than ``OSError``/``ValueError`` as the cause of
+    a :class:`RecordingError`).
     """
     out = Path(options.out_dir)
     session_id = check_name(out.resolve().name, f"{out}: session id (the folder's name)")
     check_out_dir(out, options.force)
-    bounds = region_bounds(options.scene, options.calibration)
+    region = recording_region(options.scene, options.calibration)
     if options.at_m is not None:
-        source = str(options.calibration) if options.calibration is not None else f"scene {options.scene}"
-        check_point(options.at_m, bounds, source)
+        check_point(options.at_m, region, "--at")
+    calibration = _read_calibration(options.calibration)  # before --force deletes an old copy of it
     if options.ping is not None:
         check_target(options.ping.target)
+        if options.ping.method not in PING_METHODS:
+            raise ValueError(
+                f"--ping-method {options.ping.method}: expected one of {', '.join(PING_METHODS)}"
+            )
     if options.camera is not None:
         camera_source_of(options.camera)
+    clock, stop = HostClock(), threading.Event()
     port = open_serial(options.serial_port, options.baud)
-    camera = None
+    devices = _Devices(clock, stop, port, SerialSource(port, clock, stop))
     try:
         if options.camera is not None:
-            camera = open_camera(options.camera)
-        return _record(options, session_id, out, port, camera, status)
+            capture, fps, devices.frame_size = open_camera(options.camera)
+            devices.fps = fps
+            paced = is_file_source(camera_source_of(options.camera))
+            devices.camera = CameraSource(capture, fps or FALLBACK_FPS, paced, clock, stop)
+        if options.ping is not None and options.ping.method == "icmp":
+            devices.icmp = IcmpPinger(options.ping.target, options.ping.rate_hz, clock)
+        elif options.ping is not None:
+            devices.udp = UdpPinger(options.ping.target, options.ping.port, options.ping.rate_hz, stop)
+        return _record(options, session_id, out, calibration, devices, status)
     finally:
-        if camera is not None:
-            camera[0].release()
+        devices.release_unstarted()
 
 
-def _record(options: RecordOptions, session_id: str, out: Path, port, camera, status: bool) -> RecordStats:
-    out.mkdir(parents=True, exist_ok=True)
-    for name in SESSION_FILES:  # --force: the old session's files go, other files stay
-        (out / name).unlink(missing_ok=True)
-    if options.calibration is not None:
-        shutil.copyfile(options.calibration, out / SESSION_CALIBRATION)
-    clock, stop, why = HostClock(), threading.Event(), []
-    capture, fps, size = camera if camera is not None else (None, 0.0, None)
+def _read_calibration(path: Path | None) -> bytes | None:
+    """The bytes of ``--calibration``, read before the old session's files go."""
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise OSError(f"--calibration {path}: cannot read the file: {err.strerror or err}") from err
+
+
+def _record(
+    options: RecordOptions,
+    session_id: str,
+    out: Path,
+    calibration: bytes | None,
+    devices: _Devices,
+    status: bool,
+) -> RecordStats:
+    """Write the session from the opened ``devices`` (see :func:`record_session`)."""
+    clock, stop, why, notes = devices.clock, devices.stop, [], []
     stats = RecordStats()
     start = clock.now()
-    _write_meta(out, options, session_id, start, fps, stats, "recording")
-    files = SessionFiles(out, size, fps or FALLBACK_FPS)
-    serial_source = SerialSource(port, clock, stop)
-    camera_source = None
-    if capture is not None:
-        paced = is_file_source(camera_source_of(options.camera or ""))
-        camera_source = CameraSource(capture, fps or FALLBACK_FPS, paced, clock, stop)
-    pinger, icmp = _start_traffic(options.ping, stop)
     meter = LossMeter(options.csi_rate_hz or (options.ping.rate_hz if options.ping else None))
-    run = _Recording(clock, start, files, serial_source, camera_source, SerialCsiConverter(), meter, stats)
     line = StatusLine(status)
-    try:
-        with _stop_on_signals(stop, why):
-            serial_source.start()
-            if camera_source is not None:
-                camera_source.start()
+    error: BaseException | None = None
+    files: SessionFiles | None = None
+    run: _Recording | None = None
+    with _stop_on_signals(stop, why):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for name in SESSION_FILES:  # --force: the old session's files go, other files stay
+                (out / name).unlink(missing_ok=True)
+            if calibration is not None:
+                (out / SESSION_CALIBRATION).write_bytes(calibration)
+            _write_meta(out, options, session_id, start, devices.fps, stats, "recording", notes)
+            files = SessionFiles(out, devices.frame_size, devices.fps or FALLBACK_FPS)
+            _fsync_dir(out)
+            run = _Recording(clock, start, files, devices, SerialCsiConverter(), meter, stats)
+            for thread in (devices.serial, devices.camera, devices.udp):
+                if thread is not None:
+                    thread.start()
             run.loop(options.duration_s, stop, line)
-    finally:
+        except BaseException as err:
+            error = err
+        signals_at_stop = len(why)
         stop.set()
-        for thread in (serial_source, camera_source, pinger):
-            if thread is not None and thread.is_alive():
-                thread.join(timeout=2.0)
-        if icmp is not None:
-            icmp.close()
-        run.drain()
-        files.close()
-        line.end()
+        error = _finish(devices, files, run, line, notes, error)
         stats.duration_s = clock.now() - start
-        stats.pings_sent = pinger.sent if pinger is not None else 0
-        stats.stopped_by = _stopped_by(why, serial_source, stats.stopped_by)
-        stats.camera_ended = camera_source is not None and camera_source.ended
-        _write_meta(out, options, session_id, start, fps, stats, "complete")
+        stats.pings_sent = devices.udp.sent if devices.udp is not None else 0
+        stats.camera_ended = devices.camera is not None and devices.camera.ended
+        stats.stopped_by = _stopped_by(why[:signals_at_stop], devices.serial, error, stats.stopped_by)
+        notes += [
+            f"{name} received during the shutdown: noted, the shutdown went on"
+            for name in why[signals_at_stop:]
+        ]
+        try:
+            _write_meta(
+                out, options, session_id, start, devices.fps, stats, "failed" if error else "complete", notes
+            )
+            _fsync_dir(out)
+        except Exception as err:
+            error = error or err
+    if isinstance(error, OSError | ValueError | KeyboardInterrupt | SystemExit):
+        raise error
+    if error is not None:  # anything else (an OpenCV error, a bug): one line for the user, chained
+        raise RecordingError(
+            f"{out}: the recording stopped on an error ({_one_line(error)}); its files are closed and "
+            f"session.yaml says status: failed"
+        ) from error
     return stats
 
 
-def _start_traffic(
-    ping: PingOptions | None, stop: threading.Event
-) -> tuple[UdpPinger | None, IcmpPinger | None]:
-    if ping is None:
-        return None, None
-    if ping.method == "icmp":
-        return None, IcmpPinger(ping.target, ping.rate_hz)
-    pinger = UdpPinger(ping.target, ping.port, ping.rate_hz, stop)
-    pinger.start()
-    return pinger, None
+def _finish(
+    devices: _Devices,
+    files: SessionFiles | None,
+    run: _Recording | None,
+    line: StatusLine,
+    notes: list[str],
+    error: BaseException | None,
+) -> BaseException | None:
+    """The shutdown after the stop: join the sources, stop ``ping``, write what is left, close the
+    files. Every step runs even when an earlier one fails; returns ``error``, else the first failure
+    (later failures become ``notes``)."""
+
+    def step(action: Callable[[], object], what: str) -> object:
+        nonlocal error
+        try:
+            return action()
+        except Exception as err:
+            if error is None:
+                error = err
+            else:
+                notes.append(f"{what} failed too: {_one_line(err)}")
+            return None
+
+    still_running = []
+    for thread in (devices.serial, devices.camera, devices.udp):
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=JOIN_S)
+            if thread.is_alive():  # left to end on its own (a daemon); it still owns its device
+                still_running.append(
+                    f"thread {thread.name} still running {JOIN_S:g} s after the stop; left to end"
+                )
+    if devices.icmp is not None:
+        ended = step(devices.icmp.close, "stopping `ping`")
+        if ended is not None:
+            still_running.append(
+                f"`ping` ended during the recording (exit {ended}); its messages are in serial.log"
+            )
+    notes += still_running
+    if run is not None:
+        step(run.drain, "writing the last rows")
+    if files is not None:
+        now = devices.clock.now()
+        for text in still_running:
+            step(lambda text=text: files.note(now, text), "a note in serial.log")
+            if run is not None:
+                run.stats.serial_log_lines += 1
+        step(files.close, "closing the files")
+    step(line.end, "the status line")
+    return error
 
 
-def _stopped_by(why: list[str], serial_source: SerialSource, default: str) -> str:
+def _one_line(err: BaseException) -> str:
+    """``err`` as one line: its type, and its message when it has one."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _stopped_by(
+    why: list[str], serial_source: SerialSource, error: BaseException | None, default: str
+) -> str:
+    if error is not None:
+        return f"error: {_one_line(error)}"
     if why:
         return why[0]
     if serial_source.error:
@@ -399,42 +582,52 @@ class _Recording:
     clock: HostClock
     start: float
     files: SessionFiles
-    serial: SerialSource
-    camera: CameraSource | None
+    devices: _Devices
     converter: SerialCsiConverter
     meter: LossMeter
     stats: RecordStats
 
     def loop(self, duration_s: float | None, stop: threading.Event, line: StatusLine) -> None:
-        """Encode frames as they come; once a second convert the serial lines, flush, show the status."""
+        """Encode frames as they come; once a second (:data:`FLUSH_S`) convert the serial lines, write
+        and fsync the files and show the status. Encoding gives way to the flush when it is due: frames
+        that wait longer stay queued (the camera drops, and counts, what no longer fits)."""
+        serial = self.devices.serial
         next_flush = time.monotonic() + FLUSH_S
         while not stop.is_set():
             if duration_s is not None and self.clock.now() - self.start >= duration_s:
                 break
-            if self.serial.error or not self.serial.is_alive():
+            if serial.error or not serial.is_alive():
                 break
-            self.encode_waiting(timeout_s=0.05)
-            if time.monotonic() >= next_flush:
-                next_flush += FLUSH_S
+            self.encode_waiting(timeout_s=0.05, until=next_flush)
+            now = time.monotonic()
+            if now >= next_flush:
+                next_flush = max(next_flush + FLUSH_S, now + FLUSH_S / 10)  # no catch-up burst after a stall
                 self.convert()
                 self.files.flush()
                 line.show(self.clock.now() - self.start, self.stats)
 
-    def encode_waiting(self, timeout_s: float) -> None:
-        """Encode every frame waiting in the camera's queue (waiting up to ``timeout_s`` for the first)."""
-        if self.camera is None:
+    def encode_waiting(self, timeout_s: float, until: float | None = None) -> None:
+        """Encode the frames waiting in the camera's queue, waiting up to ``timeout_s`` (s) for the first
+        and stopping at ``until`` (``time.monotonic()`` s; None: when the queue is empty)."""
+        camera = self.devices.camera
+        if until is not None:
+            timeout_s = min(timeout_s, max(0.0, until - time.monotonic()))
+        if camera is None:
             time.sleep(timeout_s)
             return
         with contextlib.suppress(queue.Empty):
-            frame = self.camera.frames.get(timeout=timeout_s)
+            frame = camera.frames.get(timeout=timeout_s) if timeout_s > 0 else camera.frames.get_nowait()
             self.files.add_frame(frame.image, frame.t_host)
-            while True:
-                frame = self.camera.frames.get_nowait()
+            while until is None or time.monotonic() < until:
+                frame = camera.frames.get_nowait()
                 self.files.add_frame(frame.image, frame.t_host)
 
     def convert(self) -> None:
-        """Convert the serial lines read so far; write their rows and serial.log lines; count."""
-        converted = self.converter.convert(self.serial.take())
+        """Convert the serial lines read so far; write their rows and serial.log lines (with ``ping``'s
+        messages, reason ``ping``); count."""
+        converted = self.converter.convert(self.devices.serial.take())
+        if self.devices.icmp is not None:
+            converted.other += [serial_log_line(m.t_host, "ping", m.text) for m in self.devices.icmp.take()]
         self.files.add_lines(converted)
         self.meter.add(converted.device_us)
         stats = self.stats
@@ -444,13 +637,17 @@ class _Recording:
         stats.layout = converted.layout or stats.layout
         if self.files.video is not None:
             stats.frames = self.files.video.frames
-        if self.camera is not None:
-            stats.frames_dropped = self.camera.dropped
+        if self.devices.camera is not None:
+            stats.frames_dropped = self.devices.camera.dropped
 
     def drain(self) -> None:
-        """After the sources stopped: encode the queued frames, convert the last lines."""
-        if self.camera is not None:
-            self.encode_waiting(timeout_s=0.0)
+        """After the sources stopped: encode the frames queued now, convert the last lines."""
+        camera = self.devices.camera
+        if camera is not None:
+            for _ in range(camera.frames.qsize()):  # bounded: a camera thread left running may add more
+                with contextlib.suppress(queue.Empty):
+                    frame = camera.frames.get_nowait()
+                    self.files.add_frame(frame.image, frame.t_host)
         self.convert()
 
 
@@ -462,8 +659,12 @@ def _write_meta(
     fps: float,
     stats: RecordStats,
     state: str,
+    notes: list[str],
 ) -> None:
-    """``session.yaml`` (DESIGN §5): written when the recording starts and again when it ends."""
+    """``session.yaml`` (DESIGN §5): written when the recording starts and again when it ends.
+
+    ``state``: ``recording``, ``complete`` or ``failed``; ``notes``: what went wrong besides (threads
+    left running, errors after the first, signals during the shutdown), one line each."""
     room, scene_file = _room(options.scene)
     record: dict = {
         "id": session_id,
@@ -485,6 +686,7 @@ def _write_meta(
         "duration_s": round(stats.duration_s, 3),
         "source": _source(options),
         "stats": _stats_record(stats),
+        "warnings": list(notes),
         "recorder": f"lofi {__version__}",
         "written_by": WRITTEN_BY,
         "notes": "host times: one monotonic host clock for CSI rows and frames, mapped once to wall time",

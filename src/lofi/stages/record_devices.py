@@ -21,6 +21,8 @@ import numpy as np
 
 from lofi.io.serial_lines import StampedLine
 
+#: Serial baud rate of the ESP32 CSI firmwares (esp-csi, esp-radar examples), bit/s.
+DEFAULT_BAUD = 921600
 #: Longest wait for a camera (or a stream URL) to open and deliver its first frame (s).
 CAMERA_OPEN_TIMEOUT_S = 1.0
 #: Frames kept waiting for the encoder before new ones are dropped (s of video).
@@ -154,7 +156,9 @@ class CameraSource(threading.Thread):
 
     A full queue (the encoder falls behind) drops the frame and counts it; so do gaps of
     more than 1.5 frame periods between grabs (frames the camera or its driver lost).
-    A video file is paced at ``fps``; its end ends the stream (``ended``).
+    A video file is paced at ``fps``; its end ends the stream (``ended``). Once started, the thread
+    owns the capture and releases it when it ends; no other thread may touch it (OpenCV captures
+    are not thread-safe).
     """
 
     def __init__(self, capture, fps: float, paced: bool, clock: HostClock, stop: threading.Event) -> None:
@@ -193,9 +197,17 @@ class CameraSource(threading.Thread):
 
 # -- traffic -----------------------------------------------------------------------------------
 
+#: Ways ``lofi record`` makes traffic; the first is the default.
 PING_METHODS = ("udp", "icmp")
+DEFAULT_PING_METHOD = PING_METHODS[0]
+#: Packets per second the host sends by default (Hz): the LoFi recordings' ping rate.
+DEFAULT_PING_HZ = 100.0
 #: UDP port the packets go to by default: discard (9); a router answers a closed port with ICMP.
 DEFAULT_UDP_PORT = 9
+#: How long the system ``ping`` must keep running at start to count as started (s).
+PING_PROBE_S = 0.5
+#: Longest wait for ``ping`` to end after SIGTERM before it is killed (s).
+PING_STOP_S = 2.0
 
 
 def check_target(target: str) -> str:
@@ -210,58 +222,124 @@ def check_target(target: str) -> str:
 
 class UdpPinger(threading.Thread):
     """Sends one small UDP packet to (target, port) every 1/rate_hz s, catching up after a stall (not
-    by bursts: a stall longer than 1 s restarts the schedule)."""
+    by bursts: a stall longer than 1 s restarts the schedule).
+
+    The first packet is sent when the pinger is made (a probe: an address the host cannot send to
+    is a :class:`DeviceError` before the recording starts). The thread closes the socket when it
+    ends; :meth:`close` closes it for a pinger whose thread never started.
+    """
 
     def __init__(self, target: str, port: int, rate_hz: float, stop: threading.Event) -> None:
         super().__init__(name="lofi-ping", daemon=True)
         self.address, self.rate_hz, self.stop = (target, port), rate_hz, stop
         family = socket.AF_INET6 if ":" in target else socket.AF_INET
-        self.socket = socket.socket(family, socket.SOCK_DGRAM)
-        self.sent = 0
+        where = f"--ping {target} --ping-port {port}"
+        try:
+            self.socket = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError as err:
+            raise DeviceError(f"{where}: cannot open a UDP socket: {err}") from err
+        try:
+            self.socket.sendto(b"lofi", self.address)
+        except OSError as err:
+            self.socket.close()
+            raise DeviceError(f"{where}: cannot send UDP packets there: {err}") from err
+        self.sent = 1
         self.errors = 0
 
     def run(self) -> None:
         period, due = 1.0 / self.rate_hz, time.monotonic()
         try:
             while not self.stop.is_set():
-                try:
-                    self.socket.sendto(b"lofi", self.address)
-                    self.sent += 1
-                except OSError:
-                    self.errors += 1
                 due += period
                 wait = due - time.monotonic()
                 if wait < -1.0:
                     due = time.monotonic()
                 elif wait > 0:
                     self.stop.wait(wait)
+                    if self.stop.is_set():
+                        break
+                try:
+                    self.socket.sendto(b"lofi", self.address)
+                    self.sent += 1
+                except OSError:
+                    self.errors += 1
         finally:
+            self.socket.close()
+
+    def close(self) -> None:
+        """Close the socket of a pinger whose thread never started (a started thread closes it)."""
+        if self.ident is None:
             self.socket.close()
 
 
 class IcmpPinger:
-    """The system ``ping`` at an interval of 1/rate_hz s (intervals under 0.2 s may need root)."""
+    """The system ``ping`` at an interval of 1/rate_hz s (intervals under 0.2 s may need root).
 
-    def __init__(self, target: str, rate_hz: float) -> None:
+    ``ping`` must still run :data:`PING_PROBE_S` after it started, else a :class:`DeviceError`
+    with its message. Its stderr is read line by line as it comes, by a thread (a pipe that nobody
+    reads fills up and blocks ``ping``); :meth:`take` hands the host-stamped lines on, for
+    ``serial.log``.
+    """
+
+    def __init__(self, target: str, rate_hz: float, clock: HostClock) -> None:
         program = shutil.which("ping")
         if program is None:
             raise DeviceError("--ping-method icmp: no `ping` program on this computer; use --ping-method udp")
-        command = [program, "-q", "-i", f"{1.0 / rate_hz:g}", target]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.clock = clock
+        self.command = [program, "-q", "-i", f"{1.0 / rate_hz:g}", target]
+        self._lines: list[StampedLine] = []
+        self._lock = threading.Lock()
+        self._closed = False
         try:
-            self.process.wait(0.5)
+            self.process = subprocess.Popen(
+                self.command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as err:
+            raise DeviceError(f"--ping {target}: cannot run `{' '.join(self.command)}`: {err}") from err
+        self._reader = threading.Thread(target=self._read_stderr, name="lofi-ping-stderr", daemon=True)
+        self._reader.start()
+        try:
+            code = self.process.wait(PING_PROBE_S)
         except subprocess.TimeoutExpired:
             return  # still running: pinging
-        message = self.process.stderr.read().decode(errors="replace").strip() if self.process.stderr else ""
+        except BaseException:  # Ctrl-C during the probe: no `ping` left behind
+            self.close()
+            raise
+        self._reader.join(timeout=1.0)
+        message = "; ".join(line.text.decode(errors="replace").strip() for line in self.take())
         raise DeviceError(
-            f"--ping {target}: `{' '.join(command)}` stopped at once: {message or 'no message'}"
+            f"--ping {target}: `{' '.join(self.command)}` stopped at once (exit {code}): "
+            f"{message or 'no message'}"
         )
 
-    def close(self) -> None:
-        """Stop the ``ping`` process."""
-        if self.process.poll() is None:
+    def _read_stderr(self) -> None:
+        stream = self.process.stderr
+        assert stream is not None
+        with stream:
+            for raw in iter(stream.readline, b""):
+                line = StampedLine(self.clock.now(), raw.rstrip(b"\r\n"))
+                with self._lock:
+                    self._lines.append(line)
+
+    def take(self) -> list[StampedLine]:
+        """The lines ``ping`` wrote to stderr since the last call."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+        return lines
+
+    def close(self) -> int | None:
+        """Stop ``ping`` (SIGTERM, then SIGKILL after :data:`PING_STOP_S`) and read the rest of its
+        stderr. Returns ``ping``'s exit status when it had ended on its own before, else None."""
+        if self._closed:
+            return None
+        self._closed = True
+        ended = self.process.poll()
+        if ended is None:
             self.process.terminate()
             try:
-                self.process.wait(2.0)
+                self.process.wait(PING_STOP_S)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=1.0)
+        return ended

@@ -17,8 +17,10 @@ window's place in the stream, for the trajectory plot).
 from __future__ import annotations
 
 import itertools
+import sys
+import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,7 @@ import pandas as pd
 from lofi.csi.complete import CompletionOptions, CsiCompletionError, complete_csi
 from lofi.data.windows import run_ids, valid_window_starts
 from lofi.io.esp32.reader import read_csi_bytes
+from lofi.io.serial_lines import CSI_ROW_MARK
 from lofi.io.tables import write_table
 from lofi.stages.csi import session_rate_hz
 from lofi.stages.predict import (
@@ -40,12 +43,14 @@ from lofi.stages.predict import (
     prediction_table,
     save_trajectory,
     session_csi,
+    sig_modes_of,
 )
+from lofi.stages.record_devices import DEFAULT_BAUD
 
 #: Windows of CSI lines the tracker keeps (the tail it completes each time).
 TAIL_WINDOWS = 3
 #: What marks a CSI line of the ESP32 firmwares (others: header, boot messages, logs).
-CSI_MARK = b"CSI_DATA"
+CSI_MARK = CSI_ROW_MARK
 #: Ping rate (Hz) a replay is paced at when neither the option nor the session says.
 DEFAULT_RATE_HZ = 100.0
 
@@ -61,6 +66,8 @@ class Tracker:
     since_last: int = 0
     other_lines: int = 0
     rows_seen: int = 0
+    #: Why a window's position could not be computed yet, and how often (e.g. too few rows).
+    waiting: Counter = field(default_factory=Counter)
 
     def feed(self, arrival_s: float, line: bytes) -> pd.DataFrame | None:
         """Take one line (arrived at monotonic time ``arrival_s``); the new position's row when this
@@ -87,8 +94,9 @@ class Tracker:
         raw = self.header + b"".join(line for _, line in self.lines)
         try:
             completed = complete_csi(read_csi_bytes(raw, source="<stream>"), self.options)
-        except (CsiCompletionError, ValueError):
-            return None  # too few rows to complete yet (or a stretch of garbage): wait for more
+        except (CsiCompletionError, ValueError) as err:  # too few rows yet, or a stretch of garbage
+            self.waiting[str(err).splitlines()[0][:200]] += 1
+            return None
         csi = session_csi(completed)
         start = newest_window(csi, self.run)
         if start is None:
@@ -124,31 +132,49 @@ def replay_lines(path: str | Path, rate_hz: float, speed: float = 1.0) -> Iterat
             yield time.monotonic(), line
 
 
-def serial_lines(port: str, baud: int) -> Iterator[tuple[float, bytes]]:
-    """Lines from a serial port with their arrival times (monotonic s), until interrupted.
+def serial_lines(port: str, baud: int, poll_s: float = 0.05) -> Iterator[tuple[float, bytes] | None]:
+    """Lines from a serial port with their arrival times (monotonic s), until interrupted; None when
+    nothing arrived for ``poll_s`` s (so a time limit is still checked).
+
+    The port is read by ``lofi record``'s reader (a thread that splits the byte stream at newlines
+    and stamps each line when its last byte arrived: a row is never cut by a read timeout).
 
     Raises:
-        OSError: the port does not exist, is busy or cannot be opened (naming it and why).
+        OSError: the port does not exist, is busy, cannot be opened, or fails while read (naming it).
     """
-    from lofi.stages.record_devices import open_serial
+    from lofi.stages.record_devices import HostClock, SerialSource, open_serial
 
-    with open_serial(port, baud) as device:
+    clock, stop = HostClock(), threading.Event()
+    source = SerialSource(open_serial(port, baud), clock, stop)
+    source.start()
+    try:
         while True:
-            line = device.readline()
-            if line:
-                yield time.monotonic(), line
+            lines = source.take()
+            if source.error:
+                raise OSError(source.error)
+            if not lines:
+                time.sleep(poll_s)
+                yield None
+            lag = clock.now() - time.monotonic()  # host clock -> monotonic
+            for line in lines:
+                yield line.t_host - lag, line.text + b"\n"
+    finally:
+        stop.set()
 
 
 def track(
-    tracker: Tracker, lines: Iterable[tuple[float, bytes]], seconds: float | None = None, on_position=None
+    tracker: Tracker,
+    lines: Iterable[tuple[float, bytes] | None],
+    seconds: float | None = None,
+    on_position=None,
 ) -> pd.DataFrame:
     """Feed ``lines`` to ``tracker``; call ``on_position(row)`` for each position; returns every
     position as one table. Stops at the stream's end, after ``seconds``, or on Ctrl-C."""
     rows: list[pd.DataFrame] = []
     began = time.monotonic()
     try:
-        for arrival, line in lines:
-            row = tracker.feed(arrival, line)
+        for item in lines:
+            row = None if item is None else tracker.feed(*item)
             if row is not None:
                 rows.append(row)
                 if on_position:
@@ -170,7 +196,7 @@ def run_track(
     run: str | Path,
     serial: str | None = None,
     replay: str | Path | None = None,
-    baud: int = 921600,
+    baud: int = DEFAULT_BAUD,
     speed: float = 1.0,
     rate_hz: float | None = None,
     fill: str | None = None,
@@ -179,6 +205,7 @@ def run_track(
     plot: str | Path | None = None,
     root: str | Path = ".",
     display=None,
+    keep_sig_modes: str | None = None,
 ) -> pd.DataFrame:
     """Track RUN's positions on a serial port's stream or a replayed log (see the module docstring).
 
@@ -196,14 +223,27 @@ def run_track(
         lines = replay_lines(path, rate_hz or DEFAULT_RATE_HZ, speed)
     else:
         lines = serial_lines(str(serial), baud)
-    tracker = Tracker(loaded, CompletionOptions(fill=fill_method(loaded, fill), rate_hz=rate_hz))
+    options = CompletionOptions(
+        fill_method(loaded, fill), rate_hz, keep_sig_modes=sig_modes_of(loaded, keep_sig_modes)
+    )
+    tracker = Tracker(loaded, options)
     table = track(tracker, lines, seconds, display(loaded.record) if display else None)
+    if waiting_summary(tracker):
+        print(waiting_summary(tracker), file=sys.stderr)
     if out and not table.empty:
         write_table(Path(out), table)
     if plot and not table.empty:
         title = f"lofi track: run {loaded.name} ({loaded.record.model}), {len(table)} positions"
         save_trajectory(table, loaded.record, Path(plot), title)
     return table
+
+
+def waiting_summary(tracker: Tracker) -> str | None:
+    """How often a position could not be computed, and the most frequent reason (None: never)."""
+    if not tracker.waiting:
+        return None
+    reason, count = tracker.waiting.most_common(1)[0]
+    return f"{sum(tracker.waiting.values())} windows without a position; most often ({count}x): {reason}"
 
 
 def latency_summary(table: pd.DataFrame) -> str:

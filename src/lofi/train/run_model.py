@@ -63,7 +63,8 @@ def run_model_of(cfg: DictConfig, name: str, dm: CsiDataModule, model: nn.Module
         task=str(cfg.task),
         fill=dataset_fill(dm.data_dir),
         dataset_sha256=dm.dataset_sha256,
-        source=source | {"dataset": dm.data_dir.name},
+        source=source
+        | {"dataset": dm.data_dir.name, "keep_sig_modes": dataset_setting(dm.data_dir, "keep_sig_modes")},
     )
 
 
@@ -80,12 +81,18 @@ def stats_tensors(stats: dict[str, ChannelStats]) -> dict[str, dict[str, torch.T
 
 def dataset_fill(data_dir: Path) -> str | None:
     """The fill method of every session of the data set's manifest; None when they differ or none says."""
+    return dataset_setting(data_dir, "fill_method")
+
+
+def dataset_setting(data_dir: Path, key: str) -> str | None:
+    """The value of ``key`` every session of the data set's manifest shares (how its CSI was made:
+    ``fill_method``, ``keep_sig_modes``); None when they differ or none says."""
     try:
         sessions = read_json(Path(data_dir) / MANIFEST_FILE).get("sessions") or []
     except JsonFileError:
         return None
-    methods = {s.get("fill_method") for s in sessions if isinstance(s, dict)}
-    return methods.pop() if len(methods) == 1 and None not in methods else None
+    values = {s.get(key) for s in sessions if isinstance(s, dict)}
+    return values.pop() if len(values) == 1 and None not in values else None
 
 
 def model_of(run_model: RunModel, where: str) -> nn.Module:

@@ -14,6 +14,8 @@ from itertools import combinations
 import cv2
 import numpy as np
 
+from lofi.io.constants import DEFAULT_REGION_M
+
 COLLINEAR_TOLERANCE_PX = 2.0  # a point closer than this to the line through two others
 
 
@@ -273,7 +275,8 @@ def _image_size(value: object) -> tuple[int, int] | None:
 
 
 def region_size(data: dict, source: str = "calibration.yaml") -> tuple[float, float] | None:
-    """Floor region size (w, d) in m from a calibration's ``region`` entry, if given."""
+    """Floor region size (w, d) in m from a calibration's ``region`` entry (``hi - lo`` of its
+    ``x_m`` and ``y_m``), if given; the region's own frame starts at 0 (see :class:`FloorRegion`)."""
     region = data.get("region")
     if region is None:
         return None
@@ -297,3 +300,49 @@ def region_size(data: dict, source: str = "calibration.yaml") -> tuple[float, fl
 def load_calibration(data: dict, source: str) -> tuple[Calibration, tuple[float, float] | None]:
     """Calibration and region size from a parsed ``calibration.yaml``."""
     return calibration_from_dict(data, source), region_size(data, source)
+
+
+class RegionError(ValueError):
+    """A floor point lies outside the floor region (or is not a finite point)."""
+
+
+@dataclass(frozen=True)
+class FloorRegion:
+    """The floor region in its own frame: ``[0, w] x [0, d]`` m, origin at the region's corner.
+
+    Labels, ``position_m`` of ``session.yaml`` and ``--at`` are all in this frame. A calibration's
+    ``region: {x_m: [lo, hi], y_m: [lo, hi]}`` gives only the size ``(hi - lo)``. ``source`` says
+    where the size comes from (a ``calibration.yaml``, a scene, or the default lab region).
+    """
+
+    size_m: tuple[float, float]
+    source: str
+
+
+#: Where the default region's size comes from, as :class:`FloorRegion` ``source`` says it.
+DEFAULT_REGION_SOURCE = "the default lab region"
+
+
+def default_region() -> FloorRegion:
+    """The lab's floor region (:data:`~lofi.io.constants.DEFAULT_REGION_M`, m)."""
+    return FloorRegion(DEFAULT_REGION_M, DEFAULT_REGION_SOURCE)
+
+
+#: How far (m) a point may lie past the region's edge and still be on it: float rounding only (a
+#: calibration region [1.0, 2.8] is 1.7999999999999998 m wide).
+EDGE_TOLERANCE_M = 1e-9
+
+
+def check_point(point_m: tuple[float, float], region: FloorRegion, where: str) -> tuple[float, float]:
+    """``point_m`` (x, y in m, region frame) as floats if it lies in ``region`` (edges included, to
+    :data:`EDGE_TOLERANCE_M`), else a :class:`RegionError` naming ``where`` (the option, or the file
+    and field), the value and the region."""
+    w, d = region.size_m
+    x, y = (float(v) for v in point_m)
+    tol = EDGE_TOLERANCE_M
+    if not (-tol <= x <= w + tol and -tol <= y <= d + tol):  # NaN fails too
+        raise RegionError(
+            f"{where} = {x:g},{y:g} m lies outside the floor region x 0..{w:g} m, y 0..{d:g} m "
+            f"({region.source}); a surveyed point is given in metres in the region's frame, from its corner"
+        )
+    return x, y
