@@ -113,3 +113,10 @@ def refine_options(args: argparse.Namespace) -> FootRefineOptions | None:
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     """``--quiet`` (no progress bars)."""
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def has_display() -> bool:
+    """Whether a window can be shown (an X11 or Wayland display is set): live views and clicking."""
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

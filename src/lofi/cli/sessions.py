@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from lofi.cli.options import add_quiet
+from lofi.cli.options import add_quiet, has_display
 from lofi.cli.types import bounded, folder_name, non_negative_int, positive_float
 from lofi.io.session_layout import SESSION_CALIBRATION
 from lofi.stages.paths import DEFAULT_SCENE
@@ -265,13 +264,16 @@ def _live_anchors(args: argparse.Namespace, anchors: list) -> tuple[list, Path]:
     print(f"wrote {frame_png}: the camera's frame ({frame.shape[1]} x {frame.shape[0]} px)")
     if anchors:
         return anchors, frame_png
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if not has_display():
         print(f"no display: open {frame_png}, find 4 or more floor marks (no 3 in a line) and run again "
               f"with --live {args.live} --anchor U,V,X,Y for each (pixel u,v; floor x,y in m)")  # fmt: skip
         return [], frame_png
     clicked = click_anchors(frame)
-    floor = [parse_numbers(input(f"floor x,y (m) of mark {k} at pixel {u},{v}: "), 2, "floor x,y")
-             for k, (u, v) in enumerate(clicked, start=1)]  # fmt: skip
+    try:
+        floor = [parse_numbers(input(f"floor x,y (m) of mark {k} at pixel {u},{v}: "), 2, "floor x,y")
+                 for k, (u, v) in enumerate(clicked, start=1)]  # fmt: skip
+    except EOFError:  # the input ended (Ctrl-D, or no terminal): nothing to calibrate with
+        raise ValueError(f"--live: no floor x,y typed for the {len(clicked)} clicked marks") from None
     return [[u, v, *xy] for (u, v), xy in zip(clicked, floor, strict=True)], frame_png
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 
+from lofi.cli.options import has_display
 from lofi.cli.predict import PREDICT_FILLS, add_keep_sig_modes
 from lofi.cli.types import positive_float, positive_int
 from lofi.stages.record_devices import DEFAULT_BAUD
@@ -67,7 +67,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
 def _display(no_window: bool):
     """``display(record)``: the callback showing each position, in a window where a display exists
     (q or Esc stops), else as one printed line."""
-    window = not no_window and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    window = not no_window and has_display()
 
     def display(record):
         trail: list = []

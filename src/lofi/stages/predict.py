@@ -19,7 +19,9 @@ learnt regions: its regions are those of the predicted position (-1 where that i
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,10 +147,12 @@ def fetch_mlflow_run_model(run_id: str, root: str | Path = ".") -> tuple[str, Pa
             raise RunModelError(f"MLflow run {run_id} ({name}) in {uri} logged no {MODEL_FILE}")
         folder = Path(root) / ".lofi" / "mlflow-runs" / run_id
         folder.mkdir(parents=True, exist_ok=True)
-        path = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=MODEL_FILE, dst_path=str(folder), tracking_uri=uri
-        )
-    return name, Path(path)
+        with tempfile.TemporaryDirectory(dir=folder) as scratch:  # whole, then renamed: never half a file
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=MODEL_FILE, dst_path=scratch, tracking_uri=uri
+            )
+            os.replace(path, folder / MODEL_FILE)
+    return name, folder / MODEL_FILE
 
 
 def load_run(run: str | Path, root: str | Path = ".") -> LoadedRun:
