@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,10 @@ def detect_session(
         frames,
         desc=f"{detector.name} {session.name}",
         unit="frame",
-        disable=not progress or None,
+        disable=not progress,
         leave=False,
+        # in a log (the pipeline tees it to the console): a progress line every 30 s, not every frame
+        mininterval=0.1 if sys.stderr.isatty() else 30.0,
     )
     return detect_frames(bar, times, detector, stride, refiner)
 
