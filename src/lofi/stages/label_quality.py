@@ -90,7 +90,7 @@ def run_label_quality(
 ) -> str:
     """Score every detector on ``survey`` and the pipeline labels of ``walks``; write the report.
 
-    Returns a one-line summary naming the report and the best detector at the surveyed points.
+    Returns a one-line summary naming the report and the detector its summary table shows.
     """
     surveys = [StudySession.load(s) for s in survey]
     names = [d.name for d in detectors]
@@ -118,7 +118,7 @@ def run_label_quality(
     mapped = walk_positions or [(s, runs[names[0], s.name].positions) for s in surveys]
     _error_map(mapped, figures / "label_error_map.png")
     report = out_dir / "label_quality.md"
-    return f"wrote {report} ({len(table)} rows); best detector at the surveyed points: {best}"
+    return f"wrote {report} ({len(table)} rows); summary table: {best} (the labels' detector, else the best)"
 
 
 def _survey_rows(
@@ -170,8 +170,15 @@ def _walk_variants(
 
 
 def _best_detector(table: pd.DataFrame, detectors: list[str]) -> str:
-    """The plain detector with the lowest mean surveyed-points error over the views."""
+    """The detector the summary shows: the one the study also ran with the pipeline's foot-point
+    correction (the labels' own), else the plain detector with the lowest mean surveyed-points error
+    over the views. A detector that misses most frames can have a low mean over the few it finds, so
+    the labels' detector comes first."""
     surveyed = table[table["experiment"] == "surveyed_points"]
+    names = surveyed["detector"].astype(str)
+    corrected = [d for d in detectors if names.str.startswith(f"{d}+").any()]
+    if corrected:
+        return corrected[0]
     plain = surveyed[surveyed["detector"].isin(detectors)]
     return plain.groupby("detector")["mean_cm"].mean().idxmin() if len(plain) else detectors[0]
 
