@@ -181,8 +181,11 @@ def test_ctrl_c_during_training_is_one_line_exit_130_and_leaves_no_run(tiny_data
                "trainer.max_epochs=1000", "callbacks.patience=1000", f"data.dir={tiny_dataset}",
                f"hydra.run.dir={out}", "data.train_windows_per_epoch=64", "model=gru"]  # fmt: skip
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    # as from a terminal: Ctrl-C delivered (a shell's background job, as `make test &`, ignores SIGINT,
+    # and so would this child: it inherits the ignored signal)
+    reset = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-                               cwd=tmp_path)  # fmt: skip
+                               cwd=tmp_path, preexec_fn=reset)  # fmt: skip
     deadline = time.monotonic() + 240
     while not (out / "checkpoints").is_dir() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)  # training has begun once the first checkpoint is written

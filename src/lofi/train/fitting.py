@@ -6,7 +6,11 @@ saving never leaves a truncated ``checkpoints/best.ckpt``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,29 @@ class Fitted:
     tested: dict[str, float]
 
 
+@contextlib.contextmanager
+def interrupt_after() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives during the block until it ends, then raise it.
+
+    ``torch.save`` writes its zip archive in C++: a KeyboardInterrupt raised inside it surfaces as
+    a RuntimeError ("unexpected pos") with a traceback instead of the clean one-line stop. Only the
+    main thread can hold signals, and only Python's own Ctrl-C handler is replaced.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if held:
+        raise KeyboardInterrupt
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``torch.save`` to a temporary file beside the checkpoint, then a rename over it (Lightning's
     own writes the final path directly, so a full disk leaves a truncated file there). Remote paths
@@ -42,7 +69,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         try:
-            with atomic_open(path, "wb") as handle:
+            with interrupt_after(), atomic_open(path, "wb") as handle:
                 torch.save(checkpoint, handle)
         except OSError as err:
             message = f"cannot write checkpoint {path}: {err.strerror or str(err) or type(err).__name__}"
