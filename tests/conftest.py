@@ -39,3 +39,21 @@ def smoke_project(tmp_path_factory) -> Path:
     from tests.smoke_project import run_smoke
 
     return run_smoke(tmp_path_factory.mktemp("smoke-project"))
+
+
+@pytest.fixture(autouse=True)
+def _tracking_uri_stays_in_its_test():
+    """``mlflow.set_tracking_uri`` also sets ``$MLFLOW_TRACKING_URI`` for every later subprocess: a
+    test's store (or a stopped server) must not become the next test's pipeline's store."""
+    import sys
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if os.environ.get("MLFLOW_TRACKING_URI") != before and "mlflow" in sys.modules:
+        import mlflow
+
+        mlflow.set_tracking_uri(before)  # None: unset, as before the test
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before

@@ -22,9 +22,11 @@ SMOKE_ROOT = Path("scales") / "smoke"
 
 
 def environment() -> dict[str, str]:
-    """This environment with the venv first on PATH and no LOFI_ROOT: the scratch copy is the project."""
+    """This environment with the venv first on PATH, no LOFI_ROOT and no MLFLOW_TRACKING_URI: the
+    scratch copy is the project, its mlflow.db the store."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env.pop("LOFI_ROOT", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
     return env
 
 

@@ -82,16 +82,20 @@ def test_a_serial_port_that_does_not_exist_is_refused_in_one_line(project, capsy
 @pytest.mark.slow
 def test_lofi_track_reads_a_serial_port_as_the_replay(project, tmp_path):
     """A pty fed the walk's log at its recorded rate: the positions of the same windows as a replay."""
-    from lofi.stages.track import run_track
+    from lofi.stages.track import run_track, serial_lines
     from tests.stages.test_record import Replayer
 
     walk = project / "raw" / "walk"
     ready = tmp_path / "ready"
-    ready.touch()
     replay = Replayer(walk / "csi.csv", ready)
     replay.start()
+    run = load_run(project / "runs" / "knn")
     try:
-        live = run_track(project / "runs" / "knn", serial=replay.port, seconds=12, rate_hz=100.0)
+        lines = serial_lines(replay.port, 921600)
+        assert next(lines) is None  # the port is open (nothing sent yet): now the replay may start
+        ready.touch()
+        tracker = Tracker(run, CompletionOptions(fill="linear", rate_hz=100.0))
+        live = track(tracker, lines, seconds=12)
     finally:
         replay.close()
     assert len(live) >= 8 and (live["latency_ms"] < 1000).all()
