@@ -7,6 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 8
+# extra pytest arguments of `make test`, e.g. PYTEST_ARGS='-m "slow or not slow"' (CI: every test, one session)
+PYTEST_ARGS ?=
 MLFLOW_PORT ?= 5000
 ROOT   ?= .
 DVC    := $(BIN)/dvc
@@ -34,7 +36,7 @@ install: $(STAMP) ## Create .venv (if absent) and install the project with dev t
 
 test: $(STAMP) ## Lint (ruff) and run the test suite (the smoke pipeline end to end included)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 test-full: $(STAMP) ## Run every test, the slow end-to-end ones included
 	$(BIN)/pytest -q -m "slow or not slow"
