@@ -404,6 +404,11 @@ def record_session(options: RecordOptions, status: bool = True) -> RecordStats:
     out = Path(options.out_dir)
     session_id = check_name(out.resolve().name, f"{out}: session id (the folder's name)")
     check_out_dir(out, options.force)
+    # Arrow (the CSI reader) cancels a read when SIGINT/SIGTERM arrives during it, which would end a
+    # Ctrl-C'd recording as failed: here those signals only ask the recording to stop (its handlers).
+    import pyarrow
+
+    pyarrow.enable_signal_handlers(False)
     region = recording_region(options.scene, options.calibration)
     if options.at_m is not None:
         check_point(options.at_m, region, "--at")
