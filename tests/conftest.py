@@ -57,3 +57,15 @@ def _tracking_uri_stays_in_its_test():
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+@pytest.fixture
+def port():
+    """The slave side of a pseudo-terminal: a serial port that exists and sends nothing."""
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    yield os.ttyname(slave)
+    os.close(master)
+    os.close(slave)

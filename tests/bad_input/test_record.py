@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-import tty
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,6 @@ from lofi.io.session import write_yaml
 
 #: Each refusal comes this fast (s): a second, with room for a loaded test machine.
 QUICK_S = 2.0
-
-
-@pytest.fixture
-def port():
-    """The slave side of a pseudo-terminal: a serial port that exists and sends nothing."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    yield os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
 
 
 def _timed(lofi, *args):

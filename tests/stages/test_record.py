@@ -264,16 +264,6 @@ CALIBRATION = {
 }
 
 
-@pytest.fixture
-def port():
-    """The slave side of a pseudo-terminal: a serial port that exists and sends nothing."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    yield os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
-
-
 class FakeCapture:
     """Stands in for an OpenCV capture: 64 x 48 frames at about 20 fps. After ``block_after`` frames
     ``grab`` hangs until ``unblock`` is set (a camera driver that stops answering). Records which

@@ -32,6 +32,7 @@ from lofi.csi.complete import CompletionOptions, CsiCompletionError, complete_cs
 from lofi.data.windows import run_ids, valid_window_starts
 from lofi.io.esp32.reader import read_csi_bytes
 from lofi.io.serial_lines import CSI_ROW_MARK
+from lofi.io.session import session_csi_path
 from lofi.io.tables import write_table
 from lofi.stages.csi import session_rate_hz
 from lofi.stages.predict import (
@@ -186,12 +187,6 @@ def track(
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-def replay_path(replay: str | Path) -> Path:
-    """The CSI log of ``--replay``: a session folder's ``csi.csv``, or the file itself."""
-    path = Path(replay)
-    return path / "csi.csv" if path.is_dir() else path
-
-
 def run_track(
     run: str | Path,
     serial: str | None = None,
@@ -216,9 +211,7 @@ def run_track(
     """
     loaded = load_run(run, root)
     if replay is not None:
-        path = replay_path(replay)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such CSI log to replay")
+        path = session_csi_path(replay)  # a session folder's csi.csv, or the file itself
         rate_hz = rate_hz or (session_rate_hz(replay) if Path(replay).is_dir() else None)
         lines = replay_lines(path, rate_hz or DEFAULT_RATE_HZ, speed)
     else:
