@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from lofi.cli.types import bounded, positive_float
-from lofi.stages.record_devices import (
+from lofi.stages.record_choices import (
     DEFAULT_BAUD,
     DEFAULT_PING_HZ,
     DEFAULT_PING_METHOD,

@@ -7,7 +7,7 @@ import argparse
 from lofi.cli.options import has_display
 from lofi.cli.predict import PREDICT_FILLS, add_keep_sig_modes
 from lofi.cli.types import positive_float, positive_int
-from lofi.stages.record_devices import DEFAULT_BAUD
+from lofi.stages.record_choices import DEFAULT_BAUD
 
 #: Positions kept in the live window's trail.
 TRAIL = 30

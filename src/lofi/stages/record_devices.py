@@ -20,9 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from lofi.io.serial_lines import StampedLine
+from lofi.stages.record_choices import (  # noqa: F401  (re-exported: the record stage's settings)
+    DEFAULT_BAUD,
+    DEFAULT_PING_HZ,
+    DEFAULT_PING_METHOD,
+    DEFAULT_UDP_PORT,
+    PING_METHODS,
+)
 
-#: Serial baud rate of the ESP32 CSI firmwares (esp-csi, esp-radar examples), bit/s.
-DEFAULT_BAUD = 921600
 #: Longest wait for a camera (or a stream URL) to open and deliver its first frame (s).
 CAMERA_OPEN_TIMEOUT_S = 1.0
 #: Frames kept waiting for the encoder before new ones are dropped (s of video).
@@ -197,13 +202,6 @@ class CameraSource(threading.Thread):
 
 # -- traffic -----------------------------------------------------------------------------------
 
-#: Ways ``lofi record`` makes traffic; the first is the default.
-PING_METHODS = ("udp", "icmp")
-DEFAULT_PING_METHOD = PING_METHODS[0]
-#: Packets per second the host sends by default (Hz): the LoFi recordings' ping rate.
-DEFAULT_PING_HZ = 100.0
-#: UDP port the packets go to by default: discard (9); a router answers a closed port with ICMP.
-DEFAULT_UDP_PORT = 9
 #: How long the system ``ping`` must keep running at start to count as started (s).
 PING_PROBE_S = 0.5
 #: Longest wait for ``ping`` to end after SIGTERM before it is killed (s).

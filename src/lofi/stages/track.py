@@ -46,7 +46,7 @@ from lofi.stages.predict import (
     session_csi,
     sig_modes_of,
 )
-from lofi.stages.record_devices import DEFAULT_BAUD
+from lofi.stages.record_choices import DEFAULT_BAUD
 
 #: Windows of CSI lines the tracker keeps (the tail it completes each time).
 TAIL_WINDOWS = 3
