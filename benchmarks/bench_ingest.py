@@ -85,7 +85,8 @@ def time_single_file(seconds: float, repeats: int = 3) -> None:
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            subprocess.run([str(lofi), "csi", str(folder), "--out", str(folder / "csi.parquet")], check=True,
+            out = Path(tmp) / "interim" / "csi.parquet"  # never into the raw session (lofi refuses)
+            subprocess.run([str(lofi), "csi", str(folder), "--out", str(out)], check=True,
                            capture_output=True)  # fmt: skip
             times.append(time.perf_counter() - start)
         rows = len(read_csi_log(folder / "csi.csv"))
